@@ -1,0 +1,147 @@
+"""The small protocol every tracker connector implements, and the values it exchanges.
+
+A connector does no OKR logic: it turns scopes into WorkItems, and reads and writes named
+fields on named targets. The cycle (``okrsync.cycle``) decides what to fetch and write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from mappings.items import WorkItem
+from mappings.schema import Scope
+
+
+class ConnectorError(Exception):
+    """A tracker call failed. ``message`` is what the user should read (and do next).
+
+    ``retryable`` tells whether a later cycle may succeed without a person acting
+    (outage, rate limit) or not (bad credentials, bad JQL, missing field).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retryable = retryable
+
+
+class AuthError(ConnectorError):
+    """401/403: credentials wrong or lacking permission."""
+
+
+class QueryError(ConnectorError):
+    """The tracker rejected a query (bad JQL or TQL); the message carries its words."""
+
+
+class NotFoundError(ConnectorError):
+    """An issue, task, project or field does not exist (or is invisible to us)."""
+
+
+class FieldNotEditableError(ConnectorError):
+    """A write-back field exists but cannot be set on a target (edit screen, type)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRequest:
+    """Read one scope. ``since`` asks only for items updated at or after that time."""
+
+    scope: Scope
+    # Extra field names a measure needs (estimate field, metric fields), as people name
+    # them in the tracker.
+    fields: tuple[str, ...] = ()
+    since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What a scope read returned."""
+
+    items: list[WorkItem]
+    # Total items now matching the scope, as the tracker counts them (for reconciling an
+    # incremental read against the cache). None when the tracker cannot tell cheaply.
+    total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRef:
+    """A named field on a named target (Jira issue key, Teambition task id)."""
+
+    target: str
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldWrite:
+    """Set ``field`` on ``target`` to ``value``.
+
+    Values: float for number fields, str for text and single-select fields (the option's
+    visible name), datetime for datetime fields, None to clear.
+    """
+
+    target: str
+    field: str
+    value: float | str | datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One preflight finding, with the fix a person should make."""
+
+    where: str
+    message: str
+    fix: str = ""
+
+
+@dataclass(slots=True)
+class PreflightReport:
+    """Everything ``okrsync check`` found for one connection, reported together."""
+
+    connection: str
+    problems: list[Problem] = field(default_factory=list)
+    info: dict[str, str] = field(default_factory=dict)
+
+
+class Connector(Protocol):
+    """What the cycle needs from a tracker connection."""
+
+    source: str  # "jira" | "teambition"
+    name: str  # the connection name from settings
+
+    def fetch(
+        self, requests: Sequence[FetchRequest]
+    ) -> dict[FetchRequest, FetchResult | ConnectorError]:
+        """Read many scopes (merged into few queries where possible, run concurrently).
+
+        One failing scope does not fail the others: its entry holds the error.
+        """
+        ...
+
+    def count(self, scopes: Sequence[Scope]) -> dict[Scope, int | ConnectorError]:
+        """Cheap item count per scope (approximate count, search total, totalSize)."""
+        ...
+
+    def read_fields(self, refs: Sequence[FieldRef]) -> dict[FieldRef, object]:
+        """Current values, in the same value forms as ``FieldWrite``."""
+        ...
+
+    def write_fields(self, writes: Sequence[FieldWrite]) -> dict[FieldWrite, ConnectorError | None]:
+        """Apply writes; already-equal values are not sent. None means written."""
+        ...
+
+    def add_comment(self, target: str, text: str) -> None:
+        """Post a comment on an issue or task (check-ins)."""
+        ...
+
+    def preflight(
+        self, scopes: Sequence[Scope], fields: Mapping[str, Sequence[str]]
+    ) -> PreflightReport:
+        """Credentials, each scope's query, and each field (by target) exists and is editable."""
+        ...
+
+    def close(self) -> None:
+        """Release HTTP connections."""
+        ...
