@@ -387,6 +387,16 @@ class PeriodRange(Closed):
         return self
 
 
+def _period_text(value: object) -> object:
+    # YAML reads `period: 2026` as a number and `period: 2026-10-01` as a date; both are
+    # meant as period text (the date then fails the format check with a clear message).
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
 def _check_period(value: str | PeriodRange) -> str | PeriodRange:
     if isinstance(value, str) and not PERIOD.match(value):
         raise ValueError("period must look like 2026, 2026-Q4, 2026-H2, 2026-M11 or {start, end}")
@@ -405,6 +415,7 @@ class Objective(Closed):
     key_results: tuple[KeyResult, ...] = ()
     thresholds: Thresholds | None = None
 
+    _period_in = field_validator("period", mode="before")(_period_text)
     _period = field_validator("period")(_check_period)
 
 

@@ -1,0 +1,369 @@
+"""Which items a key result counts, and the arithmetic of each measure.
+
+Everything here is pure and order-independent: items are deduplicated and sorted before
+any sum is taken, so the same set of items always gives bit-identical results.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from mappings.items import StatusCategory, WorkItem
+from mappings.period import as_utc
+from mappings.results import Evidence, Excluded
+from mappings.schema import (
+    CountMeasure,
+    DoneRule,
+    JiraEpicsScope,
+    KeyResult,
+    MaintainMeasure,
+    ManualMeasure,
+    Measure,
+    MetricMeasure,
+    MilestoneMeasure,
+    PointsMeasure,
+    TeambitionParentScope,
+)
+
+__all__ = [
+    "Outcome",
+    "Selection",
+    "is_done",
+    "measure_items",
+    "select_items",
+]
+
+REASON_SELF = "the epic itself"
+REASON_SUBTASK = "sub-task (include_subtasks: false)"
+REASON_UNESTIMATED = "unestimated (policy: ignore)"
+
+_OLDEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _finite(value: float | None) -> float | None:
+    # A NaN or infinite field value would poison every sum it enters; treat it as missing.
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _natural_key(key: str) -> tuple[str | int, ...]:
+    # PAY-2 before PAY-10. re.split with a group alternates text and digits, starting with
+    # text, so two keys always compare str with str and int with int at each position.
+    parts = re.split(r"(\d+)", key.casefold())
+    return tuple(int(part) if index % 2 else part for index, part in enumerate(parts))
+
+
+def _order(item: WorkItem) -> tuple[tuple[str | int, ...], str, str]:
+    return (_natural_key(item.key), str(item.source), item.id)
+
+
+def is_done(item: WorkItem, rule: DoneRule) -> bool:
+    """Whether ``item`` counts as done under ``rule`` (names compared case-insensitively)."""
+    if rule.by == "statuses":
+        wanted = {name.strip().casefold() for name in rule.statuses}
+        return item.status.strip().casefold() in wanted
+    if rule.by == "resolution":
+        resolution = (item.resolution or "").strip()
+        if not resolution:
+            return False
+        if not rule.resolutions:
+            return True
+        return resolution.casefold() in {name.strip().casefold() for name in rule.resolutions}
+    return item.status_category == StatusCategory.DONE
+
+
+def _state(item: WorkItem, rule: DoneRule) -> str:
+    if is_done(item, rule):
+        return "done"
+    if item.status_category == StatusCategory.IN_PROGRESS:
+        return "in_progress"
+    return "open"
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The items a key result counts (deduplicated, in a stable order) and those left out."""
+
+    items: tuple[WorkItem, ...]
+    excluded: tuple[Excluded, ...]
+    scope_count: int
+
+
+def _epic_keys(kr: KeyResult, extra: Collection[str]) -> set[str]:
+    # The KR's own scopes name their epics and parent tasks, so "an epic never counts
+    # itself" holds even when the caller passes no keys.
+    keys = {key for key in extra}
+    for scope in kr.scope:
+        if isinstance(scope, JiraEpicsScope):
+            keys.update(scope.epics)
+        elif isinstance(scope, TeambitionParentScope):
+            keys.add(scope.task)
+    return keys
+
+
+def select_items(
+    kr: KeyResult, items: Sequence[WorkItem], scope_epic_keys: Collection[str] = ()
+) -> Selection:
+    """Deduplicate ``items`` by ``(source, id)`` and leave out what ``kr`` must not count.
+
+    Of duplicates, the most recently updated copy wins (the first seen on a tie). Left out:
+    the scope's own epics / parent tasks (matched by key or id), and sub-tasks unless some
+    scope of the KR sets ``include_subtasks``.
+    """
+    latest: dict[tuple[str, str], WorkItem] = {}
+    for item in items:
+        identity = (str(item.source), item.id)
+        seen = latest.get(identity)
+        if seen is None or _updated(item) > _updated(seen):
+            latest[identity] = item
+    epics = _epic_keys(kr, scope_epic_keys)
+    with_subtasks = any(scope.include_subtasks for scope in kr.scope)
+    kept: list[WorkItem] = []
+    excluded: list[Excluded] = []
+    for item in sorted(latest.values(), key=_order):
+        if item.key in epics or item.id in epics:
+            excluded.append(Excluded(item.id, item.key, REASON_SELF))
+        elif item.is_subtask and not with_subtasks:
+            excluded.append(Excluded(item.id, item.key, REASON_SUBTASK))
+        else:
+            kept.append(item)
+    return Selection(tuple(kept), tuple(excluded), len(latest))
+
+
+def _updated(item: WorkItem) -> datetime:
+    return _OLDEST if item.updated is None else as_utc(item.updated)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A measure's raw answer; ``progress`` is unclamped, None with ``no_value`` explaining."""
+
+    progress: float | None
+    done_count: int = 0
+    total_count: int = 0
+    done_points: float | None = None
+    total_points: float | None = None
+    value: float | None = None
+    start: float | None = None
+    target: float | None = None
+    evidence: tuple[Evidence, ...] = ()
+    excluded: tuple[Excluded, ...] = ()
+    notes: tuple[str, ...] = ()
+    maintain_met: bool | None = None
+    maintain_distance: float | None = None
+    no_value: str | None = None
+
+
+def _evidence(
+    item: WorkItem,
+    contribution: float,
+    note: str,
+    counted_estimate: float | None = None,
+) -> Evidence:
+    return Evidence(
+        item_id=item.id,
+        key=item.key,
+        title=item.title,
+        status=item.status,
+        category=str(item.status_category),
+        estimate=_finite(item.estimate),
+        counted_estimate=counted_estimate,
+        contribution=contribution,
+        note=note,
+    )
+
+
+def _credit(state: str, credit: float) -> tuple[float, str]:
+    if state == "done":
+        return 1.0, "done"
+    if state == "in_progress":
+        return credit, f"in progress (credit {credit:g})"
+    return 0.0, "not done"
+
+
+def _count(measure: CountMeasure, items: Sequence[WorkItem]) -> Outcome:
+    evidence: list[Evidence] = []
+    done = 0
+    earned = 0.0
+    for item in items:
+        state = _state(item, measure.done)
+        share, note = _credit(state, measure.in_progress_credit)
+        done += state == "done"
+        earned += share
+        evidence.append(_evidence(item, share, note))
+    notes = () if items else ("no items to count: progress is 0",)
+    progress = earned / len(items) if items else 0.0
+    return Outcome(progress, done, len(items), evidence=tuple(evidence), notes=notes)
+
+
+def _estimate(item: WorkItem, field: str) -> float | None:
+    # A connector that fetched the measure's field by name puts it in ``fields``; otherwise
+    # the connection's estimate field (``WorkItem.estimate``) is the points.
+    if field in item.fields:
+        return _finite(item.fields[field])
+    return _finite(item.estimate)
+
+
+def _points(measure: PointsMeasure, items: Sequence[WorkItem]) -> Outcome:
+    estimates = [_estimate(item, measure.field) for item in items]
+    known = [value for value in estimates if value is not None]
+    policy = measure.unestimated
+    fill: float | None
+    if policy == "ignore":
+        fill, fill_note = None, ""
+    elif policy == "mean":
+        fill = sum(known) / len(known) if known else 1.0
+        fill_note = f"unestimated: counted as the scope's mean estimate, {fill:.4g}"
+    else:
+        fill = float(policy)
+        fill_note = f"unestimated: counted as {fill:g}"
+    evidence: list[Evidence] = []
+    excluded: list[Excluded] = []
+    done = 0
+    done_points = total_points = earned = 0.0
+    for item, estimate in zip(items, estimates, strict=True):
+        if estimate is not None:
+            counted = estimate
+        elif fill is not None:
+            counted = fill
+        else:
+            excluded.append(Excluded(item.id, item.key, REASON_UNESTIMATED))
+            continue
+        state = _state(item, measure.done)
+        share, note = _credit(state, measure.in_progress_credit)
+        if estimate is None:
+            note = f"{note}; {fill_note}"
+        done += state == "done"
+        done_points += counted if state == "done" else 0.0
+        total_points += counted
+        earned += counted * share
+        evidence.append(_evidence(item, counted * share, note, counted_estimate=counted))
+    notes: tuple[str, ...] = ()
+    if total_points > 0:
+        progress = earned / total_points
+    else:
+        progress = 0.0
+        notes = ("no points in scope: progress is 0",)
+    return Outcome(
+        progress,
+        done,
+        len(evidence),
+        done_points=done_points,
+        total_points=total_points,
+        evidence=tuple(evidence),
+        excluded=tuple(excluded),
+        notes=notes,
+    )
+
+
+def _aggregate(measure: MetricMeasure | MaintainMeasure, items: Sequence[WorkItem]) -> Outcome:
+    """The metric's value over ``items``, as an Outcome without progress."""
+    field = measure.field or ""
+    evidence: list[Evidence] = []
+    excluded: list[Excluded] = []
+    values: list[float] = []
+    done = 0
+    for item in items:
+        item_done = is_done(item, measure.done)
+        if measure.only == "open" and item_done:
+            excluded.append(Excluded(item.id, item.key, "done (only: open)"))
+            continue
+        if measure.only == "done" and not item_done:
+            excluded.append(Excluded(item.id, item.key, "not done (only: done)"))
+            continue
+        if measure.aggregate == "count":
+            contribution, note = 1.0, "counted"
+        else:
+            raw = _finite(item.fields.get(field))
+            if raw is None:
+                excluded.append(Excluded(item.id, item.key, f"no value for '{field}'"))
+                continue
+            contribution, note = raw, f"{field} = {raw:g}"
+        values.append(contribution)
+        done += item_done
+        evidence.append(_evidence(item, contribution, note))
+    value: float | None
+    no_value: str | None = None
+    if measure.aggregate in ("count", "sum"):
+        value = float(sum(values))
+    elif measure.aggregate == "avg":
+        value = sum(values) / len(values) if values else None
+        if value is None:
+            no_value = f"no item in scope has a value for '{field}'"
+    elif len(values) == 1:
+        value = values[0]
+    else:
+        value = None
+        no_value = f"aggregate 'value' needs exactly one item with '{field}', found {len(values)}"
+    return Outcome(
+        None,
+        done,
+        len(evidence),
+        value=value,
+        evidence=tuple(evidence),
+        excluded=tuple(excluded),
+        no_value=no_value,
+    )
+
+
+def _metric(measure: MetricMeasure, items: Sequence[WorkItem]) -> Outcome:
+    base = _aggregate(measure, items)
+    progress = None
+    if base.value is not None:
+        # Works both ways: start 20, target 5 (fewer is better) gives a negative denominator.
+        progress = (base.value - measure.start) / (measure.target - measure.start)
+    return replace(base, progress=progress, start=measure.start, target=measure.target)
+
+
+def _maintain(measure: MaintainMeasure, items: Sequence[WorkItem]) -> Outcome:
+    base = _aggregate(measure, items)
+    if base.value is None:
+        return base
+    distance = 0.0
+    if measure.min is not None and base.value < measure.min:
+        distance = measure.min - base.value
+    elif measure.max is not None and base.value > measure.max:
+        distance = base.value - measure.max
+    met = distance == 0.0
+    return replace(base, progress=1.0 if met else 0.0, maintain_met=met, maintain_distance=distance)
+
+
+def _milestone(measure: MilestoneMeasure, items: Sequence[WorkItem]) -> Outcome:
+    evidence: list[Evidence] = []
+    done = 0
+    for item in items:
+        item_done = is_done(item, measure.done)
+        done += item_done
+        evidence.append(_evidence(item, 1.0 if item_done else 0.0, _credit_note(item_done)))
+    reached = bool(items) and done == len(items)
+    notes = () if items else ("no items in scope: the milestone is not reached",)
+    return Outcome(1.0 if reached else 0.0, done, len(items), evidence=tuple(evidence), notes=notes)
+
+
+def _credit_note(done: bool) -> str:
+    return "done" if done else "not done"
+
+
+def _manual(measure: ManualMeasure) -> Outcome:
+    progress = (measure.value - measure.start) / (measure.target - measure.start)
+    return Outcome(progress, value=measure.value, start=measure.start, target=measure.target)
+
+
+def measure_items(measure: Measure, items: Sequence[WorkItem]) -> Outcome:
+    """Apply ``measure`` to the already selected ``items`` (see ``select_items``)."""
+    if isinstance(measure, CountMeasure):
+        return _count(measure, items)
+    if isinstance(measure, PointsMeasure):
+        return _points(measure, items)
+    if isinstance(measure, MetricMeasure):
+        return _metric(measure, items)
+    if isinstance(measure, MaintainMeasure):
+        return _maintain(measure, items)
+    if isinstance(measure, MilestoneMeasure):
+        return _milestone(measure, items)
+    return _manual(measure)
