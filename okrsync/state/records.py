@@ -1,0 +1,106 @@
+"""The read-only records the state store hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One sync cycle. ``outcome`` is None while the cycle runs (or if it died unfinished)."""
+
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str | None
+    mode: str
+    request_count: int
+    write_count: int
+    held_count: int
+    conflict_count: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeMark:
+    """How far a scope's incremental sync has come.
+
+    ``last_success_at`` is the tracker time at which the last successful read *started*
+    (the next read asks for items updated since then); ``baseline_total`` is the first total
+    seen in the period, against which a sudden loss of items is judged.
+    """
+
+    scope_key: str
+    last_success_at: datetime | None
+    last_full_at: datetime | None
+    item_count: int
+    baseline_total: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class KrSnapshot:
+    """A key result's numbers as one run computed them."""
+
+    run_id: int
+    at: datetime
+    progress: float | None
+    expected: float | None
+    status: str
+    score: float | None
+    done_count: int | None
+    total_count: int | None
+    done_points: float | None
+    total_points: float | None
+    value: float | None
+    stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveSnapshot:
+    """An objective's roll-up as one run computed it."""
+
+    run_id: int
+    at: datetime
+    progress: float | None
+    expected: float | None
+    status: str
+    partially_stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One field okrsync wrote, or decided not to write (held, conflict, manual override)."""
+
+    id: int
+    run_id: int | None
+    at: datetime
+    connection: str
+    target: str
+    field: str
+    value_before: Any
+    value_written: Any
+    kind: str
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """Whether a connection (e.g. ``jira:cloud``) answered, and since when it fails."""
+
+    connection: str
+    up: bool
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class Checkin:
+    """The last KR status okrsync commented on, so that a change is commented once."""
+
+    kr_id: str
+    status: str
+    at: datetime
