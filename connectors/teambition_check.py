@@ -1,0 +1,127 @@
+"""``okrsync check`` for a Teambition connection: every problem found, with its fix."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from connectors.base import AuthError, ConnectorError, PreflightReport, Problem, QueryError
+from connectors.teambition_read import Lookups, count_scope
+from connectors.teambition_tasks import (
+    PROJECT_QUERY,
+    TeambitionScope,
+    describe_scope,
+    find_field,
+)
+from mappings.schema import TeambitionParentScope
+
+WRITABLE_TYPES = ("text", "number", "date", "dropDown")
+
+
+def _auth_fix(exc: AuthError, operator: str | None) -> str:
+    if exc.status == 401:
+        return "set app_id and app_secret to those of the Teambition app (developer console)"
+    if operator and operator in exc.message:
+        return "set operator_id to the user id of a member of the organization, or remove it"
+    return "set tenant_id to the id of an organization where the app is installed"
+
+
+def preflight(
+    lookups: Lookups, scopes: Sequence[TeambitionScope], fields: Mapping[str, Sequence[str]]
+) -> PreflightReport:
+    """Check credentials, tenant, scopes and write-back fields; collect every problem."""
+    http = lookups.http
+    settings = http.settings
+    report = PreflightReport(connection=http.name)
+    report.info.update(
+        {"url": http.base_url, "organization": settings.tenant_id, "app": settings.app_id}
+    )
+    here = f"connection '{http.name}'"
+    projects = sorted({s.project for s in scopes if not isinstance(s, TeambitionParentScope)})
+    try:
+        # The first call proves the token and the tenant (and names the projects).
+        if projects:
+            lookups.load_projects(projects)
+        else:
+            http.call("GET", PROJECT_QUERY, params={"pageSize": 1}, what="projects")
+    except AuthError as exc:
+        report.problems.append(Problem(here, exc.message, _auth_fix(exc, settings.operator_id)))
+        return report
+    except ConnectorError as exc:
+        report.problems.append(Problem(here, exc.message))
+        return report
+    for scope in dict.fromkeys(scopes):
+        report.problems.extend(_check_scope(lookups, scope, report))
+    for target, names in fields.items():
+        report.problems.extend(_check_target(lookups, target, names))
+    return report
+
+
+def _check_scope(
+    lookups: Lookups, scope: TeambitionScope, report: PreflightReport
+) -> list[Problem]:
+    where = describe_scope(scope)
+    if not isinstance(scope, TeambitionParentScope) and scope.project not in lookups.projects:
+        return [
+            Problem(
+                where,
+                f"Teambition project '{scope.project}' not found in organization "
+                f"'{lookups.http.settings.tenant_id}'",
+                "check the project id in the mapping (it is in the project's URL)",
+            )
+        ]
+    try:
+        report.info[where] = f"{count_scope(lookups, scope)} tasks"
+    except QueryError as exc:
+        return [Problem(where, exc.message, "fix the TQL in the mapping")]
+    except ConnectorError as exc:
+        fix = (
+            "check the task id in the mapping"
+            if exc.status == 404 or "no task" in exc.message
+            else ""
+        )
+        return [Problem(where, exc.message, fix)]
+    return []
+
+
+def _check_target(lookups: Lookups, target: str, names: Sequence[str]) -> list[Problem]:
+    where = f"task '{target}'"
+    try:
+        task = lookups.tasks([target]).get(target)
+    except ConnectorError as exc:
+        return [Problem(where, exc.message)]
+    if task is None:
+        return [
+            Problem(
+                where,
+                f"Teambition has no task '{target}' (a write-back target)",
+                "check the task id in the mapping",
+            )
+        ]
+    project_id = str(task.get("projectId") or "")
+    try:
+        lookups.load_projects([project_id])
+        defs = lookups.fields(project_id)
+    except ConnectorError as exc:
+        return [Problem(where, exc.message)]
+    project = lookups.project_name(project_id)
+    problems: list[Problem] = []
+    for name in dict.fromkeys(names):
+        field = find_field(defs, name)
+        if field is None:
+            problems.append(
+                Problem(
+                    where,
+                    f"Teambition project {project} has no custom field '{name}'",
+                    f"add custom field '{name}' to project {project}",
+                )
+            )
+            continue
+        if field.type not in WRITABLE_TYPES:
+            problems.append(
+                Problem(
+                    where,
+                    f"custom field '{name}' of project {project} has type '{field.type}'",
+                    f"use a {', '.join(WRITABLE_TYPES)} field for '{name}'",
+                )
+            )
+    return problems
