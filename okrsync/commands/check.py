@@ -66,8 +66,10 @@ def preflight(tree: OkrTree, settings: object) -> list[PreflightReport]:
             scopes[(conn.source, conn.name)].append(scope)
         for kr_id, node in tree.key_results.items():
             for target, names, _fmt, connection in tree.effective_write(kr_id):
-                source = "jira" if isinstance(target, JiraIssueTarget | JiraEpicsTarget) else (
-                    "teambition"
+                source = (
+                    "jira"
+                    if isinstance(target, JiraIssueTarget | JiraEpicsTarget)
+                    else ("teambition")
                 )
                 conn = connection_for(connectors, source, connection)
                 if isinstance(target, JiraIssueTarget):

@@ -1,0 +1,276 @@
+"""Jira connector (Cloud and Data Center) built on the pycontribs ``jira`` library.
+
+``JiraConnector`` implements ``connectors.base.Connector``. The pieces live beside it:
+``jira_client`` (library client, retries, paging), ``jira_fetch`` (scopes -> WorkItems),
+``jira_write`` (field reads/writes, field creation), ``jira_fields`` (names -> ids, value
+forms), ``jira_query`` (JQL, issue mapping), ``jira_errors`` (user-facing messages).
+
+Field names are resolved to ids with one ``GET /field`` that is kept until ``refresh()``;
+call ``refresh()`` at the start of every cycle so that renamed or newly created fields are
+seen (the signed-in user, read for its time zone, is refreshed with it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
+
+from connectors.base import (
+    ConnectorError,
+    FetchRequest,
+    FetchResult,
+    FieldRef,
+    FieldWrite,
+    PreflightReport,
+    Problem,
+)
+from connectors.jira_client import JiraClient, run_all
+from connectors.jira_errors import Context
+from connectors.jira_fetch import Fetcher
+from connectors.jira_fields import FieldSpec
+from connectors.jira_query import and_all, chunks, keys_in, split_order_by
+from connectors.jira_write import CreatedField, ensure_fields, read_fields, write_fields
+from connectors.retry import RetryPolicy
+from mappings.schema import JiraEpicsScope, JiraIssuesScope, JqlScope, Scope
+
+
+class JiraConnection(BaseModel):
+    """Settings of one Jira site.
+
+    Cloud authenticates with ``email`` + ``api_token`` (HTTP basic); Data Center with a
+    personal access token ``pat`` (Bearer).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: HttpUrl
+    flavour: Literal["cloud", "datacenter", "auto"] = "auto"
+    email: str | None = None
+    api_token: SecretStr | None = None
+    pat: SecretStr | None = None
+    concurrency: int = Field(4, ge=1, le=32)
+    timeout: float = Field(30.0, gt=0)
+    verify_tls: bool = True
+    page_size: int = Field(100, ge=1, le=5000)
+    estimate_field: str = Field(
+        "Story Points",
+        description="field holding an item's estimate (points); 'Story point estimate' "
+        "is tried too when the default is missing (team-managed Cloud projects)",
+    )
+
+    @model_validator(mode="after")
+    def _credentials(self) -> JiraConnection:
+        if self.pat is None and (self.email is None or self.api_token is None):
+            raise ValueError("give either 'pat' or both 'email' and 'api_token'")
+        return self
+
+
+def _describe(scope: object) -> str:
+    if isinstance(scope, JqlScope):
+        return f"jql scope '{scope.jql}'"
+    if isinstance(scope, JiraEpicsScope):
+        return f"epics scope {', '.join(scope.epics)}"
+    if isinstance(scope, JiraIssuesScope):
+        return f"issues scope {', '.join(scope.issues)}"
+    return f"{getattr(scope, 'kind', 'unknown')} scope"
+
+
+class JiraConnector:
+    """One Jira site (Cloud or Data Center) behind the ``Connector`` protocol."""
+
+    source = "jira"
+
+    def __init__(self, name: str, settings: JiraConnection, retry: RetryPolicy):
+        self.name = name
+        self.settings = settings
+        self.client = JiraClient(name, settings, retry)
+
+    def __repr__(self) -> str:
+        return f"JiraConnector({self.name!r}, {self.client.url!r})"
+
+    @property
+    def flavour(self) -> Literal["cloud", "datacenter"]:
+        """``cloud`` or ``datacenter`` (detected from serverInfo when configured auto)."""
+        return self.client.flavour
+
+    def refresh(self) -> None:
+        """Read the field catalog (and user) again on next use; call once per cycle."""
+        self.client.refresh()
+
+    def close(self) -> None:
+        """Release HTTP connections."""
+        self.client.close()
+
+    # ----------------------------------------------------------------- reading
+
+    def _estimate_names(self) -> tuple[str, ...]:
+        name = self.settings.estimate_field
+        return (name, "Story point estimate") if name == "Story Points" else (name,)
+
+    def fetch(
+        self, requests: Sequence[FetchRequest]
+    ) -> dict[FetchRequest, FetchResult | ConnectorError]:
+        """Read many scopes, merged into few concurrent searches (see ``jira_fetch``)."""
+        try:
+            fetcher = Fetcher(self.client, self._estimate_names())
+        except ConnectorError as exc:
+            return dict.fromkeys(requests, exc)
+        return fetcher.fetch(requests)
+
+    def scope_jql(self, scope: Scope) -> str:
+        """The JQL counting a scope's items, sub-tasks of listed issues included if asked
+        (sub-tasks of epic children need a second query, see ``count``)."""
+        if isinstance(scope, JqlScope):
+            condition, _ = split_order_by(scope.jql)
+            return and_all(condition, "" if scope.include_subtasks else self.client.not_subtask())
+        if isinstance(scope, JiraEpicsScope):
+            fetcher = Fetcher(self.client, ())
+            return keys_in(fetcher.epic_clause(), scope.epics)
+        if isinstance(scope, JiraIssuesScope):
+            listed = keys_in("key", scope.issues)
+            if scope.include_subtasks:
+                return f"{listed} OR {keys_in('parent', scope.issues)}"
+            return listed
+        raise ConnectorError(f"a Jira connection cannot read a {_describe(scope)}")
+
+    def _count_one(self, scope: Scope) -> int:
+        jql = self.scope_jql(scope)
+        if not (isinstance(scope, JiraEpicsScope) and scope.include_subtasks):
+            return self.client.count(jql)
+        children = [raw["key"] for raw in self.client.search(jql, ["issuetype"])]
+        subtasks = sum(self.client.count(keys_in("parent", c)) for c in chunks(children))
+        return len(children) + subtasks
+
+    def count(self, scopes: Sequence[Scope]) -> dict[Scope, int | ConnectorError]:
+        """Items per scope: Cloud's approximate count, DC's search total."""
+        jobs = {scope: partial(self._count_one, scope) for scope in scopes}
+        return run_all(self.settings.concurrency, jobs)
+
+    # ----------------------------------------------------------------- writing
+
+    def read_fields(self, refs: Sequence[FieldRef]) -> dict[FieldRef, object]:
+        """Current values (float, str, datetime, None); a ``ConnectorError`` value for a
+        ref that cannot be read."""
+        return read_fields(self.client, refs)
+
+    def write_fields(self, writes: Sequence[FieldWrite]) -> dict[FieldWrite, ConnectorError | None]:
+        """Write changed values only, one PUT per issue, without notifying watchers."""
+        return write_fields(self.client, writes)
+
+    def set_property(self, target: str, key: str, value: Any) -> None:
+        """Set issue property ``key`` (any JSON, e.g. okrsync's ``okrsync`` record)."""
+        self.client.call(
+            lambda: self.client.jira.add_issue_property(target, key, value),
+            ctx=Context("issue property update", issue=target),
+        )
+
+    def get_property(self, target: str, key: str) -> Any:
+        """Issue property ``key``'s JSON value, or None when it is not set."""
+        try:
+            answer = self.client.get_json(
+                f"issue/{target}/properties/{key}", ctx=Context("issue property read", issue=target)
+            )
+        except ConnectorError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return answer.get("value") if isinstance(answer, Mapping) else None
+
+    def add_comment(self, target: str, text: str) -> None:
+        """Post a comment (not retried once sent: a retry could post it twice)."""
+        self.client.call(
+            lambda: self.client.jira.add_comment(target, text),
+            idempotent=False,
+            ctx=Context("comment", issue=target),
+        )
+
+    def ensure_fields(
+        self, specs: Sequence[FieldSpec], *, dry_run: bool = False
+    ) -> list[CreatedField]:
+        """Create the missing okrsync custom fields (needs Jira admin rights)."""
+        return ensure_fields(self.client, specs, dry_run=dry_run)
+
+    # ----------------------------------------------------------------- preflight
+
+    def preflight(
+        self, scopes: Sequence[Scope], fields: Mapping[str, Sequence[str]]
+    ) -> PreflightReport:
+        """Credentials, every mapped field exists and is on each target's edit screen,
+        every scope's query runs; all problems reported together."""
+        report = PreflightReport(self.name, info={"url": self.client.url})
+        here = f"connection '{self.name}'"
+        try:
+            me = self.client.myself()
+            report.info["flavour"] = self.client.flavour
+            catalog = self.client.catalog()
+        except ConnectorError as exc:
+            fix = "check url, email/api_token or pat" if exc.status in (401, 403) else ""
+            report.problems.append(Problem(here, exc.message, fix))
+            return report
+        report.info["user"] = str(me.get("displayName") or me.get("name") or "")
+        names = list(dict.fromkeys(name for wanted in fields.values() for name in wanted))
+        for name in names:
+            found = catalog.candidates(name)
+            if not found:
+                report.problems.append(
+                    Problem(
+                        f"field '{name}'",
+                        f"field '{name}' does not exist on Jira {here}",
+                        f"create field '{name}' (okrsync fields bootstrap)",
+                    )
+                )
+            elif len(found) > 1:
+                ids = ", ".join(f.id for f in found)
+                report.problems.append(
+                    Problem(
+                        f"field '{name}'",
+                        f"several fields are named '{name}' ({ids})",
+                        "rename all but one, or name the field by its id",
+                    )
+                )
+        jobs: dict[object, Any] = {}
+        for target in fields:
+            jobs[("edit", target)] = partial(self._check_target, target, fields[target])
+        for scope in scopes:
+            jobs[("scope", scope)] = partial(self._check_scope, scope)
+        for result in run_all(self.settings.concurrency, jobs).values():
+            if isinstance(result, ConnectorError):  # not expected: checks return problems
+                report.problems.append(Problem(here, result.message))
+            else:
+                report.problems.extend(result)
+        return report
+
+    def _check_target(self, target: str, names: Sequence[str]) -> list[Problem]:
+        try:
+            meta = self.client.call(
+                lambda: self.client.jira.editmeta(target),
+                ctx=Context("edit screen read", issue=target),
+            )
+        except ConnectorError as exc:
+            return [Problem(target, exc.message, "check the issue key in the mapping")]
+        editable = set((meta or {}).get("fields", {}))
+        catalog = self.client.catalog()
+        project = target.rsplit("-", 1)[0]
+        problems = []
+        for name in names:
+            info = catalog.get(name)
+            if info is not None and info.id not in editable:
+                problems.append(
+                    Problem(
+                        target,
+                        f"field '{name}' cannot be set on {target}",
+                        f"add field '{name}' to the edit screen of project {project}",
+                    )
+                )
+        return problems
+
+    def _check_scope(self, scope: Scope) -> list[Problem]:
+        try:
+            self.client.count(self.scope_jql(scope))
+        except ConnectorError as exc:
+            fix = "fix the query in the mapping" if exc.status == 400 else ""
+            return [Problem(_describe(scope), exc.message, fix)]
+        return []

@@ -1,0 +1,103 @@
+"""``okrsync sandbox``: serve a local Jira (Cloud and/or Data Center) and Teambition."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+import click
+
+FLAVOURS = {"cloud": ("cloud",), "datacenter": ("datacenter",), "both": ("cloud", "datacenter")}
+
+
+@click.command("sandbox")
+@click.option(
+    "--seed",
+    default="demo",
+    show_default=True,
+    help="'demo', 'generated:N' (N generated issues), or a JSON/YAML seed file.",
+)
+@click.option(
+    "--flavour",
+    type=click.Choice(sorted(FLAVOURS)),
+    default="both",
+    show_default=True,
+    help="Which Jira flavour(s) to serve.",
+)
+@click.option(
+    "--teambition/--no-teambition",
+    default=True,
+    show_default=True,
+    help="Also serve the Teambition sandbox.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65533),
+    default=8080,
+    show_default=True,
+    help="Jira Cloud port; Data Center listens on PORT+1, Teambition on PORT+2 "
+    "(0: pick free ports).",
+)
+@click.option("--access-log", is_flag=True, help="Print every request as it is served.")
+def sandbox_command(
+    seed: str, flavour: str, teambition: bool, host: str, port: int, access_log: bool
+) -> None:
+    """Serve local tracker sandboxes until Ctrl-C.
+
+    Faults can be injected over HTTP on every server, e.g.
+    curl -X POST URL/_sandbox/faults -d '{"rate_limit": 5, "retry_after": 2}'.
+    """
+    from okrsync.sandbox.server import SandboxError, start_sandbox
+
+    try:
+        sandbox = start_sandbox(
+            seed,
+            jira=FLAVOURS[flavour],
+            teambition=teambition,
+            host=host,
+            port=port,
+            quiet=not access_log,
+        )
+    except (SandboxError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    with sandbox:
+        for name, server in sandbox.jira.items():
+            click.echo(f"Jira {name:<10} {server.url}")
+            for user in server.data.users:
+                access = "read-only" if user.read_only else "read-write"
+                if name == "cloud" and user.token:
+                    click.echo(f"  basic auth {user.email} / API token {user.token} ({access})")
+                if name == "datacenter" and user.pat:
+                    click.echo(f"  bearer token {user.pat} (user {user.name}, {access})")
+        if sandbox.teambition is not None:
+            click.echo(f"Teambition      {sandbox.teambition.url}")
+            if seed == "demo":
+                click.echo(
+                    "  app id okrsync-demo / secret demo-secret, tenant tb-org-demo, "
+                    "operator tb-user-ana"
+                )
+        click.echo(
+            "Admin: POST <url>/_sandbox/faults | POST /_sandbox/reset | "
+            "GET or DELETE /_sandbox/log (on the server root)"
+        )
+        click.echo("Press Ctrl-C to stop.")
+        _wait_for_stop()
+
+
+def _wait_for_stop() -> None:
+    """Block until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)

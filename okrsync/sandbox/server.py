@@ -1,0 +1,249 @@
+"""Start the sandbox servers (Jira Cloud, Jira Data Center, Teambition) on local ports.
+
+>>> with start_sandbox(seed="demo", jira=("cloud",), teambition=False) as sb:
+...     url = sb.jira["cloud"].url
+
+Each server runs a threaded werkzeug server in a daemon thread and exposes ``url``,
+``faults``, ``log``, ``data`` (its store) and ``stop()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from okrsync.sandbox.faults import FaultMiddleware, Faults, RequestLog, WSGIApp
+
+JIRA_FLAVOURS = ("cloud", "datacenter")
+#: Port offsets from the base port when one is given (the CLI's fixed layout).
+PORT_OFFSETS = {"cloud": 0, "datacenter": 1, "teambition": 2}
+TEAMBITION_PREFIX = "/api"
+
+
+class SandboxError(Exception):
+    """The sandbox cannot start as asked (bad seed, unknown flavour, missing component)."""
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Request handler that keeps werkzeug's per-request lines off stderr."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Silence the access log; the sandbox keeps its own :class:`RequestLog`."""
+
+
+class SandboxServer:
+    """One running server: ``url`` (base URL), ``faults``, ``log``, ``data`` and ``stop()``."""
+
+    def __init__(
+        self,
+        name: str,
+        app: WSGIApp,
+        faults: Faults,
+        log: RequestLog,
+        *,
+        data: Any = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        prefix: str = "",
+        quiet: bool = True,
+    ) -> None:
+        self.name = name
+        self.faults = faults
+        self.log = log
+        self.data = data
+        handler = _QuietHandler if quiet else WSGIRequestHandler
+        self._server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=handler
+        )
+        self._server.daemon_threads = True  # type: ignore[attr-defined]
+        self.host = host
+        self.port: int = self._server.server_port
+        self.url = f"http://{host}:{self.port}{prefix}"
+        self._thread = threading.Thread(
+            # A short poll interval keeps stop() quick; the loop is idle otherwise.
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"sandbox-{name}",
+            daemon=True,
+        )
+        self._thread.start()
+        self._stopped = False
+
+    def stop(self) -> None:
+        """Stop serving and release the port (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __repr__(self) -> str:
+        return f"SandboxServer({self.name!r}, {self.url!r})"
+
+
+class Sandbox:
+    """The running servers: ``jira[flavour]`` and ``teambition`` (None when not started)."""
+
+    def __init__(self, jira: dict[str, SandboxServer], teambition: SandboxServer | None) -> None:
+        self.jira = jira
+        self.teambition = teambition
+
+    @property
+    def servers(self) -> list[SandboxServer]:
+        """Every running server."""
+        found = list(self.jira.values())
+        if self.teambition is not None:
+            found.append(self.teambition)
+        return found
+
+    def stop(self) -> None:
+        """Stop every server."""
+        for server in self.servers:
+            server.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def load_seed(seed: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+    """Resolve a seed: ``"demo"``, ``"generated:N"``, a JSON/YAML file, or a dict.
+
+    The result has optional ``"jira"`` and ``"teambition"`` sections.
+    """
+    if isinstance(seed, Mapping):
+        return dict(seed)
+    if isinstance(seed, str) and seed == "demo":
+        from okrsync.sandbox.demo import demo_seed
+
+        return demo_seed()
+    if isinstance(seed, str) and seed.startswith("generated:"):
+        from okrsync.sandbox.demo import generated
+
+        count = seed.partition(":")[2]
+        if not count.isdigit():
+            raise SandboxError(f"seed {seed!r}: expected generated:N with N a whole number")
+        return generated(int(count))
+    path = Path(seed)
+    if not path.is_file():
+        raise SandboxError(f"seed {seed!r}: no such file (or use 'demo' or 'generated:N')")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() in {".yaml", ".yml"}:
+            from ruamel.yaml import YAML
+
+            loaded = YAML(typ="safe").load(text)
+        else:
+            loaded = json.loads(text)
+    except Exception as exc:
+        raise SandboxError(f"seed {path}: cannot parse: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise SandboxError(f"seed {path}: expected a mapping with 'jira' and/or 'teambition'")
+    return loaded
+
+
+def start_jira(
+    section: Mapping[str, Any] | None,
+    flavour: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    quiet: bool = True,
+) -> SandboxServer:
+    """Start one Jira server of the given flavour (``cloud`` or ``datacenter``)."""
+    from okrsync.sandbox.jira.app import create_app
+
+    faults, log = Faults(), RequestLog()
+    app = create_app(section, flavour, faults, log)
+    return SandboxServer(
+        f"jira-{flavour}", app, faults, log, data=app.data, host=host, port=port, quiet=quiet
+    )
+
+
+def start_teambition(
+    section: Mapping[str, Any] | None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    quiet: bool = True,
+) -> SandboxServer:
+    """Start the Teambition server; its base URL ends in ``/api``."""
+    try:
+        module = importlib.import_module("okrsync.sandbox.teambition.app")
+    except ModuleNotFoundError as exc:
+        raise SandboxError(
+            "the Teambition sandbox is not available (okrsync.sandbox.teambition.app); "
+            "start with teambition=False"
+        ) from exc
+    faults, log = Faults(), RequestLog()
+    app = module.create_app(dict(section) if section is not None else None, faults, log)
+    if not isinstance(app, FaultMiddleware):
+        app = FaultMiddleware(app, faults, log)
+    return SandboxServer(
+        "teambition",
+        app,
+        faults,
+        log,
+        data=app.data,
+        host=host,
+        port=port,
+        prefix=TEAMBITION_PREFIX,
+        quiet=quiet,
+    )
+
+
+def start_sandbox(
+    seed: str | Path | Mapping[str, Any] = "demo",
+    jira: Iterable[str] = JIRA_FLAVOURS,
+    teambition: bool = True,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    quiet: bool = True,
+) -> Sandbox:
+    """Start the requested servers on ``host``.
+
+    ``port=0`` gives every server its own ephemeral port; a fixed ``port`` puts Cloud on
+    it, Data Center on ``port+1`` and Teambition on ``port+2``. Each flavour gets its own
+    copy of the seed data, so changes made through one do not show in the other.
+    """
+    flavours = list(jira)
+    unknown = [f for f in flavours if f not in JIRA_FLAVOURS]
+    if unknown:
+        raise SandboxError(f"unknown Jira flavour(s) {unknown}; expected {list(JIRA_FLAVOURS)}")
+    data = load_seed(seed)
+    started: dict[str, SandboxServer] = {}
+    tb: SandboxServer | None = None
+
+    def port_for(name: str) -> int:
+        return port + PORT_OFFSETS[name] if port else 0
+
+    try:
+        for flavour in flavours:
+            started[flavour] = start_jira(
+                data.get("jira"), flavour, host=host, port=port_for(flavour), quiet=quiet
+            )
+        if teambition:
+            tb = start_teambition(
+                data.get("teambition"), host=host, port=port_for("teambition"), quiet=quiet
+            )
+    except BaseException:
+        for server in started.values():
+            server.stop()
+        raise
+    return Sandbox(started, tb)
