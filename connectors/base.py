@@ -6,6 +6,7 @@ fields on named targets. The cycle (``okrsync.cycle``) decides what to fetch and
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -105,11 +106,34 @@ class PreflightReport:
     info: dict[str, str] = field(default_factory=dict)
 
 
+class RequestCounter:
+    """Counts HTTP requests sent (retries included), safely across threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def add(self, n: int = 1) -> None:
+        """Count ``n`` more requests."""
+        with self._lock:
+            self._count += n
+
+    @property
+    def value(self) -> int:
+        """Requests counted so far."""
+        return self._count
+
+
 class Connector(Protocol):
     """What the cycle needs from a tracker connection."""
 
     source: str  # "jira" | "teambition"
     name: str  # the connection name from settings
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests this connector has sent so far, retries included."""
+        ...
 
     def fetch(
         self, requests: Sequence[FetchRequest]

@@ -96,6 +96,11 @@ class JiraConnector:
         """``cloud`` or ``datacenter`` (detected from serverInfo when configured auto)."""
         return self.client.flavour
 
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self.client.requests.value
+
     def refresh(self) -> None:
         """Read the field catalog (and user) again on next use; call once per cycle."""
         self.client.refresh()

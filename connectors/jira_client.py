@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jira import JIRA
 from requests.adapters import HTTPAdapter
 
-from connectors.base import ConnectorError, NotFoundError
+from connectors.base import ConnectorError, NotFoundError, RequestCounter
 from connectors.jira_errors import Context, to_connector_error
 from connectors.jira_fields import FieldCatalog
 from connectors.retry import RetryPolicy
@@ -82,6 +82,7 @@ class JiraClient:
         # Lazily read reference data (fields, user, issue types) once, even under threads.
         self._cache_lock = threading.RLock()
         self._jira: JIRA | None = None
+        self.requests = RequestCounter()
         self._flavour: Literal["cloud", "datacenter"] | None = (
             None if settings.flavour == "auto" else settings.flavour
         )
@@ -158,6 +159,9 @@ class JiraClient:
             logging=False,
             **auth,
         )
+        # Counted from here on by a session hook; the serverInfo probe came before it.
+        self.requests.add(1 if self._flavour is None else 0)
+        client._session.hooks["response"].append(lambda response, **_: self.requests.add())
         if self._flavour is None:
             self._flavour = "cloud" if client.deploymentType == "Cloud" else "datacenter"
         # The library picks its search API from deploymentType.

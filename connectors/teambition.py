@@ -88,6 +88,11 @@ class TeambitionConnector:
     def __repr__(self) -> str:
         return f"TeambitionConnector({self.name!r}, {self.http.base_url!r})"
 
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self.http.requests.value
+
     def close(self) -> None:
         """Release HTTP connections."""
         self.http.close()

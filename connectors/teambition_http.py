@@ -20,7 +20,7 @@ import httpx
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 
-from connectors.base import AuthError, ConnectorError, NotFoundError, QueryError
+from connectors.base import AuthError, ConnectorError, NotFoundError, QueryError, RequestCounter
 from connectors.retry import Failure, HostBusyError, RetryPolicy, failure_of
 
 if TYPE_CHECKING:
@@ -163,11 +163,13 @@ class TeambitionHttp:
         }
         if settings.operator_id:
             headers["X-Operator-Id"] = settings.operator_id
+        self.requests = RequestCounter()
         self._client = httpx.Client(
             base_url=self.base_url + "/",
             timeout=settings.timeout,
             headers=headers,
             transport=transport,
+            event_hooks={"request": [lambda _request: self.requests.add()]},
             limits=httpx.Limits(max_connections=max(settings.concurrency, 1) * 2),
         )
 

@@ -64,6 +64,7 @@ def setup_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # The HTTP libraries log request lines (with URLs) at debug; keep them at warning.
-    for noisy in ("urllib3", "httpx", "httpcore", "werkzeug"):
+    # HTTP libraries log every request line and alembic every migration step; only their
+    # warnings are worth an operator's attention.
+    for noisy in ("urllib3", "httpx", "httpcore", "werkzeug", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -186,7 +186,7 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
     where = f"{config}" if config else "settings"
     try:
         with _using_config(config):
-            return Settings(_secrets_dir=_secrets_dir(), **overrides)  # type: ignore[call-arg]
+            return Settings(_secrets_dir=_secrets_dir(), **overrides)
     except ValidationError as exc:
         raise SettingsError(
             [

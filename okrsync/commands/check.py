@@ -9,11 +9,19 @@ import click
 
 from connectors.base import PreflightReport
 from mappings.loader import load_mappings
-from mappings.schema import JiraEpicsScope, JiraEpicsTarget, JiraIssueTarget, scope_source
+from mappings.schema import (
+    JiraEpicsScope,
+    JiraIssueTarget,
+    KeyResult,
+    Scope,
+    TeambitionTaskTarget,
+    WriteTarget,
+    scope_source,
+)
 from mappings.tree import OkrTree
 from okrsync.commands.common import AppContext, mappings_option, pass_app
 from okrsync.connections import build_connectors, connection_for
-from okrsync.settings import SettingsError
+from okrsync.settings import Settings, SettingsError
 
 
 @click.command("check")
@@ -27,7 +35,7 @@ def check_command(app: AppContext, offline: bool, mappings_path: Path | None) ->
     except SettingsError:
         if not offline:
             raise
-        settings = None  # offline checks need no settings; connection names are not checked
+        settings = None  # offline checks need no settings; connection names go unchecked
     path = mappings_path or (settings.mappings if settings else Path("mappings"))
     connections = None
     if settings is not None and (settings.jira or settings.teambition):
@@ -44,6 +52,8 @@ def check_command(app: AppContext, offline: bool, mappings_path: Path | None) ->
     for report in reports:
         status = "OK" if not report.problems else f"{len(report.problems)} problem(s)"
         click.echo(f"{report.connection}: {status}")
+        for key, value in report.info.items():
+            click.echo(f"  {key}: {value}")
         for problem in report.problems:
             problems += 1
             line = f"  {problem.where}: {problem.message}"
@@ -52,13 +62,10 @@ def check_command(app: AppContext, offline: bool, mappings_path: Path | None) ->
         raise SystemExit(1)
 
 
-def preflight(tree: OkrTree, settings: object) -> list[PreflightReport]:
+def preflight(tree: OkrTree, settings: Settings) -> list[PreflightReport]:
     """Group scopes and write fields by connection and ask each connector to check them."""
-    from okrsync.settings import Settings
-
-    assert isinstance(settings, Settings)
     connectors = build_connectors(settings)
-    scopes: dict[tuple[str, str], list[object]] = defaultdict(list)
+    scopes: dict[tuple[str, str], list[Scope]] = defaultdict(list)
     fields: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     try:
         for scope in tree.scopes():
@@ -66,34 +73,28 @@ def preflight(tree: OkrTree, settings: object) -> list[PreflightReport]:
             scopes[(conn.source, conn.name)].append(scope)
         for kr_id, node in tree.key_results.items():
             for target, names, _fmt, connection in tree.effective_write(kr_id):
-                source = (
-                    "jira"
-                    if isinstance(target, JiraIssueTarget | JiraEpicsTarget)
-                    else ("teambition")
-                )
+                source = "teambition" if isinstance(target, TeambitionTaskTarget) else "jira"
                 conn = connection_for(connectors, source, connection)
-                if isinstance(target, JiraIssueTarget):
-                    keys = [target.key]
-                elif isinstance(target, JiraEpicsTarget):
-                    keys = [
-                        epic
-                        for s in node.kr.scope
-                        if isinstance(s, JiraEpicsScope)
-                        for epic in s.epics
-                    ]
-                else:
-                    keys = [target.task]
-                wanted = [v for v in names.model_dump().values() if v]
-                for key in keys:
-                    bucket = fields[(conn.source, conn.name)][key]
-                    bucket.extend(f for f in wanted if f not in bucket)
+                wanted = [name for name in names.model_dump().values() if name]
+                for issue in _target_keys(target, node.kr):
+                    bucket = fields[(conn.source, conn.name)][issue]
+                    bucket.extend(name for name in wanted if name not in bucket)
         reports = []
         for key, connector in connectors.items():
             if key in scopes or key in fields:
-                reports.append(
-                    connector.preflight(scopes.get(key, []), fields.get(key, {}))  # type: ignore[arg-type]
-                )
+                report = connector.preflight(scopes.get(key, []), fields.get(key, {}))
+                # Name the tracker too: a Jira and a Teambition connection may share a name.
+                report.connection = f"{connector.source}:{connector.name}"
+                reports.append(report)
         return reports
     finally:
         for connector in connectors.values():
             connector.close()
+
+
+def _target_keys(target: WriteTarget, kr: KeyResult) -> list[str]:
+    if isinstance(target, JiraIssueTarget):
+        return [target.key]
+    if isinstance(target, TeambitionTaskTarget):
+        return [target.task]
+    return [epic for scope in kr.scope if isinstance(scope, JiraEpicsScope) for epic in scope.epics]

@@ -185,7 +185,7 @@ class Queries:
         """Append a KR's numbers to its history and make ``result`` its latest result.
 
         ``result`` is ``KrResult.to_dict()``; the history keeps its ``progress``,
-        ``expected``, ``status``, ``score``, ``done``, ``total``, ``done_points``,
+        ``expected``, ``status``, ``score``, ``done_count``, ``total_count``, ``done_points``,
         ``total_points`` and ``value``; the latest result keeps all of it (evidence too).
         """
         snapshot = {
@@ -196,8 +196,8 @@ class Queries:
             "expected": _number(result, "expected"),
             "status": _status(result),
             "score": _number(result, "score"),
-            "done_count": _count(result, "done"),
-            "total_count": _count(result, "total"),
+            "done_count": _count(result, "done_count"),
+            "total_count": _count(result, "total_count"),
             "done_points": _number(result, "done_points"),
             "total_points": _number(result, "total_points"),
             "value": _number(result, "value"),

@@ -1,0 +1,152 @@
+"""Check-ins: one comment on a KR's home target when its status changes. Pure text and rules.
+
+A KR opts in with ``flags.checkins``, else its file's ``defaults.checkins`` when the file
+says, else the ``sync.checkins`` setting. The state store remembers the last status
+commented on; a cycle comments when the status differs from it, once: later cycles see
+the remembered status and stay quiet. The first cycle that sees a KR only remembers its
+status (there is no change to tell). Stale and held KRs are not commented on, and a dry
+run posts nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from connectors.base import ConnectorError
+from mappings.results import KrResult
+from mappings.tree import OkrTree
+from okrsync.planner import STATUS_OPTIONS, TargetSpec
+from okrsync.report import CheckinReport, CycleReport, KrReport, SourceReport
+from okrsync.state.store import StateStore
+from okrsync.writeback import Connections
+
+__all__ = [
+    "MAX_MOVED",
+    "checkin_action",
+    "checkin_enabled",
+    "checkin_text",
+    "moved_items",
+    "post_checkins",
+]
+
+#: Items listed in a comment; more are summed up as "and N more".
+MAX_MOVED = 10
+
+
+def checkin_enabled(tree: OkrTree, kr_id: str, default: bool) -> bool:
+    """Whether ``kr_id`` posts check-ins: its flag, else its file's default, else ``default``."""
+    node = tree.key_results[kr_id]
+    if node.kr.flags.checkins is not None:
+        return node.kr.flags.checkins
+    if "checkins" in node.defaults.model_fields_set:
+        return node.defaults.checkins
+    return default
+
+
+def checkin_action(
+    last_commented: str | None, result: KrResult
+) -> Literal["comment", "remember", "none"]:
+    """What to do for a fresh result: comment on a change, remember a first status, or not."""
+    if result.status == "stale" or result.progress is None:
+        return "none"
+    if last_commented is None:
+        return "remember"
+    return "none" if last_commented == result.status else "comment"
+
+
+def moved_items(previous: KrResult | None, current: KrResult) -> list[str]:
+    """The items whose status changed, came or left since ``previous``, as short lines."""
+    if previous is None:
+        return []
+    before = {e.item_id: e for e in previous.evidence}
+    lines: list[str] = []
+    now_ids = set()
+    for item in current.evidence:
+        now_ids.add(item.item_id)
+        old = before.get(item.item_id)
+        if old is None:
+            lines.append(f"{item.key} joined ({item.status})")
+        elif old.status != item.status:
+            lines.append(f"{item.key}: {old.status} → {item.status}")
+    lines.extend(
+        f"{old.key} left the scope" for item_id, old in before.items() if item_id not in now_ids
+    )
+    return lines
+
+
+def _percent(value: float | None) -> str:
+    return "unknown" if value is None else f"{value * 100:.1f}%"
+
+
+def checkin_text(title: str, previous_status: str, result: KrResult, moved: list[str]) -> str:
+    """The comment: the status change, progress against expected, and the items that moved."""
+    old = STATUS_OPTIONS.get(previous_status, previous_status)
+    new = STATUS_OPTIONS.get(result.status, result.status)
+    lines = [
+        f"okrsync check-in: {title} is now {new} (was {old}).",
+        f"Progress {_percent(result.progress)}, expected {_percent(result.expected)} "
+        f"({result.done_count}/{result.total_count} items done).",
+    ]
+    if moved:
+        lines.append("What moved since the last cycle:")
+        lines.extend(f"- {line}" for line in moved[:MAX_MOVED])
+        if len(moved) > MAX_MOVED:
+            lines.append(f"- and {len(moved) - MAX_MOVED} more")
+    return "\n".join(lines)
+
+
+def post_checkins(
+    tree: OkrTree,
+    store: StateStore,
+    connections: Connections,
+    report: CycleReport,
+    results: Mapping[str, KrReport],
+    previous: Mapping[str, KrResult],
+    targets: Mapping[str, Sequence[TargetSpec]],
+    *,
+    default: bool,
+) -> None:
+    """Comment on each opted-in KR's home target whose status changed; add to ``report``.
+
+    ``targets`` holds the writable KRs and their reachable targets; a KR whose home
+    target is unreachable waits for a later cycle.
+    """
+    for kr_id, specs in targets.items():
+        homes = [spec for spec in specs if spec.home]
+        if not homes or not checkin_enabled(tree, kr_id, default):
+            continue
+        home, kr = homes[0], results[kr_id]
+        last = store.get_checkin(kr_id)
+        action = checkin_action(None if last is None else last.status, kr.result)
+        if action == "remember" and not report.dry_run:
+            store.set_checkin(kr_id, kr.result.status, at=report.started_at)
+        if action != "comment" or last is None:
+            continue
+        text = checkin_text(
+            kr.title, last.status, kr.result, moved_items(previous.get(kr_id), kr.result)
+        )
+        error: str | None = None
+        if not report.dry_run:
+            try:
+                connections.get(home.connection).add_comment(home.target, text)
+            except ConnectorError as exc:
+                error = exc.message
+                report.sources.setdefault(home.connection, SourceReport(home.connection)).fail(
+                    exc.message
+                )
+            else:
+                # Remembered at once, not with the run: a comment must never repeat.
+                store.set_checkin(kr_id, kr.result.status, at=report.started_at)
+        report.checkins.append(
+            CheckinReport(
+                kr_id,
+                home.connection,
+                home.target,
+                last.status,
+                kr.result.status,
+                text,
+                posted=not report.dry_run and error is None,
+                error=error,
+            )
+        )

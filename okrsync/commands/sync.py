@@ -1,0 +1,260 @@
+"""``okrsync sync``, ``explain``, ``history``, ``report`` and ``demo``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from connectors.base import Connector
+from mappings.loader import load_mappings
+from okrsync import render
+from okrsync.commands.common import AppContext, mappings_option, pass_app
+from okrsync.commands.demo import demo_command
+from okrsync.connections import build_connectors
+from okrsync.cycle import CycleHooks, run_cycle
+from okrsync.errors import UserError
+from okrsync.report import (
+    CycleReport,
+    HeldReport,
+    jsonable,
+    stored_kr_output,
+    stored_objective_output,
+)
+from okrsync.state import StateStore
+from okrsync.state.errors import StateError
+
+__all__ = ["SYNC_COMMANDS", "open_store", "report_data"]
+
+log = logging.getLogger("okrsync.sync")
+
+OUTPUT = click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Text for people, JSON (stable keys) for scripts.",
+)
+
+
+@contextmanager
+def open_store(url: str) -> Iterator[StateStore]:
+    """The state store at ``url``; a database failure becomes a message saying what to do."""
+    try:
+        store = StateStore.open(url)
+    except StateError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        yield store
+    except StateError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        store.close()
+
+
+class LogHooks(CycleHooks):
+    """Logs what an operator wants to know once per cycle."""
+
+    def source_down(self, connection: str, error: str) -> None:
+        log.warning("%s failed: %s; its key results are stale", connection, error)
+
+    def held(self, held: HeldReport) -> None:
+        log.warning("%s held: %s", held.kr_id, held.reason)
+
+
+def close_all(connectors: Mapping[tuple[str, str], Connector]) -> None:
+    """Release every connector's HTTP connections."""
+    for connector in connectors.values():
+        connector.close()
+
+
+def emit(report: CycleReport, output: str) -> None:
+    """Print a cycle report as text or JSON."""
+    data = report.to_dict()
+    if output == "json":
+        click.echo(render.dumps(data))
+    else:
+        render.print_cycle(render.make_console(), data)
+
+
+@click.command("sync")
+@click.option("--dry-run", is_flag=True, help="Compute and show the writes; send none.")
+@click.option(
+    "--force", is_flag=True, help="Write key results held because their scope lost items."
+)
+@click.option("--only", metavar="KR_ID", help="Sync one key result.")
+@OUTPUT
+@mappings_option
+@pass_app
+def sync_command(
+    app: AppContext,
+    dry_run: bool,
+    force: bool,
+    only: str | None,
+    output: str,
+    mappings_path: Path | None,
+) -> None:
+    """Run one sync cycle: read the trackers, compute every KR, write back the changes.
+
+    Exits 1 when a tracker failed (its key results are stale), 0 otherwise.
+    """
+    settings = app.settings()
+    tree = load_mappings(
+        mappings_path or settings.mappings, connections=settings.connection_names()
+    )
+    with open_store(settings.state_url) as store:
+        connectors = build_connectors(settings)
+        try:
+            report = run_cycle(
+                tree,
+                connectors,
+                store,
+                now=datetime.now(UTC),
+                settings=settings.sync,
+                dry_run=dry_run,
+                force=force,
+                only=only,
+                hooks=LogHooks(),
+            )
+        finally:
+            close_all(connectors)
+    emit(report, output)
+    if report.partial:
+        raise SystemExit(1)
+
+
+def _latest(store: StateStore, kr_id: str) -> dict[str, Any]:
+    data = store.latest_kr_result(kr_id)
+    if data is None:
+        known = ", ".join(sorted(store.latest_kr_results())) or "none yet"
+        raise UserError(
+            f"no result recorded for key result '{kr_id}'",
+            [f"recorded: {known}", "run 'okrsync sync' first (or check the id)"],
+        )
+    return data
+
+
+@click.command("explain")
+@click.argument("kr_id")
+@OUTPUT
+@pass_app
+def explain_command(app: AppContext, kr_id: str, output: str) -> None:
+    """Show why a key result has its progress: each item, its contribution, what was left out.
+
+    Reads the last recorded result; contacts no tracker.
+    """
+    with open_store(app.settings().state_url) as store:
+        data = _latest(store, kr_id)
+    if output == "json":
+        click.echo(render.dumps(jsonable(data)))
+    else:
+        render.print_explain(render.make_console(), data)
+
+
+@click.command("history")
+@click.argument("kr_id")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@OUTPUT
+@pass_app
+def history_command(app: AppContext, kr_id: str, limit: int, output: str) -> None:
+    """Show a key result's progress over time (its latest snapshots, oldest first)."""
+    with open_store(app.settings().state_url) as store:
+        snapshots = store.kr_history(kr_id)
+    if not snapshots:
+        raise UserError(
+            f"no history for key result '{kr_id}'", ["run 'okrsync sync' first (or check the id)"]
+        )
+    rows = [
+        {
+            "run_id": s.run_id,
+            "at": s.at.isoformat(),
+            "progress": s.progress,
+            "expected": s.expected,
+            "status": s.status,
+            "score": s.score,
+            "done_count": s.done_count,
+            "total_count": s.total_count,
+            "done_points": s.done_points,
+            "total_points": s.total_points,
+            "value": s.value,
+            "stale": s.stale,
+        }
+        for s in snapshots[-limit:]
+    ]
+    if output == "json":
+        click.echo(render.dumps({"kr": kr_id, "snapshots": rows}))
+    else:
+        render.print_history(render.make_console(), kr_id, rows)
+
+
+def _position(data: dict[str, Any]) -> tuple[int, str]:
+    return (int(data.get("position", 0)), str(data.get("kr_id") or data.get("objective_id")))
+
+
+def report_data(store: StateStore) -> dict[str, Any]:
+    """The last recorded results in the shape of ``sync --output json`` (no writes)."""
+    run = store.last_run()
+    objectives = [
+        stored_objective_output(data)
+        for data in sorted(store.latest_objective_results().values(), key=_position)
+    ]
+    key_results = [
+        stored_kr_output(data) for data in sorted(store.latest_kr_results().values(), key=_position)
+    ]
+    sources = {
+        name: {
+            "up": health.up,
+            "error": None if health.up else health.last_error,
+            "last_success_at": jsonable(health.last_success_at),
+            "last_failure_at": jsonable(health.last_failure_at),
+            "consecutive_failures": health.consecutive_failures,
+        }
+        for name, health in store.source_health().items()
+    }
+    return {
+        "run": None
+        if run is None
+        else {
+            "id": run.id,
+            "started_at": jsonable(run.started_at),
+            "finished_at": jsonable(run.finished_at),
+            "mode": run.mode,
+            "outcome": run.outcome,
+            "writes": run.write_count,
+            "held": run.held_count,
+            "conflicts": run.conflict_count,
+            "error": run.error,
+        },
+        "objectives": objectives,
+        "key_results": key_results,
+        "sources": sources,
+    }
+
+
+@click.command("report")
+@OUTPUT
+@pass_app
+def report_command(app: AppContext, output: str) -> None:
+    """Show the last recorded results without contacting any tracker."""
+    with open_store(app.settings().state_url) as store:
+        data = report_data(store)
+    if not data["key_results"] and not data["objectives"]:
+        raise UserError("no results recorded yet", ["run 'okrsync sync' first"])
+    if output == "json":
+        click.echo(render.dumps(data))
+    else:
+        render.print_report(render.make_console(), data)
+
+
+SYNC_COMMANDS: list[click.Command] = [
+    sync_command,
+    explain_command,
+    history_command,
+    report_command,
+    demo_command,
+]

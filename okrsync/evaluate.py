@@ -1,0 +1,324 @@
+"""The cycle's per-key-result steps that need no tracker: scope jobs, results, holds.
+
+Steps of ``okrsync.cycle``; each takes values (and, for history, the state store) and
+returns values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from mappings.engine import evaluate_kr, stale_result
+from mappings.forecast import Forecast, forecast, scope_change
+from mappings.period import Period, has_started, parse_period
+from mappings.results import KrResult, clamp, pace_status, score_of
+from mappings.rollup import rollup
+from mappings.schema import (
+    MaintainMeasure,
+    MetricMeasure,
+    PointsMeasure,
+    Scope,
+    Thresholds,
+    scope_source,
+)
+from mappings.tree import OkrTree
+from okrsync.errors import UserError
+from okrsync.fetch import ScopeJob, ScopeRead, scope_key
+from okrsync.planner import Override
+from okrsync.report import HeldReport, KrReport, ObjectiveReport
+from okrsync.state.store import StateStore
+from okrsync.writeback import Connections
+
+__all__ = [
+    "FORECAST_WINDOW_DAYS",
+    "Evaluation",
+    "evaluate",
+    "frozen_reports",
+    "history_forecast",
+    "kr_period",
+    "objective_reports",
+    "plan_jobs",
+    "property_payload",
+    "select_krs",
+    "with_override",
+]
+
+#: How far back progress history feeds the forecast.
+FORECAST_WINDOW_DAYS = 14
+
+
+def kr_period(tree: OkrTree, kr_id: str) -> Period:
+    """The period of a KR (its objective's)."""
+    node = tree.key_results[kr_id]
+    return parse_period(tree.objectives[node.objective_id].objective.period)
+
+
+def select_krs(tree: OkrTree, only: str | None) -> list[str]:
+    """Every KR id, or just ``only`` (UserError if the mappings do not have it)."""
+    if only is None:
+        return list(tree.key_results)
+    if only not in tree.key_results:
+        known = ", ".join(sorted(tree.key_results)) or "none"
+        raise UserError(f"no key result '{only}' in the mappings", [f"known ids: {known}"])
+    return [only]
+
+
+def _measure_fields(tree: OkrTree) -> dict[Scope, set[str]]:
+    # Over every KR of the tree, so that a scope's cache key does not depend on which KRs
+    # one cycle runs (``--only``).
+    wanted: dict[Scope, set[str]] = {}
+    for node in tree.key_results.values():
+        measure = node.kr.measure
+        names: set[str] = set()
+        field = getattr(measure, "field", None)
+        if isinstance(measure, PointsMeasure | MetricMeasure | MaintainMeasure) and field:
+            names.add(field)
+        for scope in node.kr.scope:
+            wanted.setdefault(scope, set()).update(names)
+    return wanted
+
+
+def plan_jobs(
+    tree: OkrTree, kr_ids: list[str], connections: Connections
+) -> tuple[dict[str, ScopeJob], dict[str, list[str]]]:
+    """The distinct scope reads of ``kr_ids`` (by key) and each KR's job keys."""
+    fields = _measure_fields(tree)
+    jobs: dict[str, ScopeJob] = {}
+    by_kr: dict[str, list[str]] = {}
+    for kr_id in kr_ids:
+        keys: list[str] = []
+        for scope in tree.key_results[kr_id].kr.scope:
+            display, connector = connections.resolve(scope_source(scope), scope.connection)
+            names = tuple(sorted(fields.get(scope, ())))
+            key = scope_key(display, scope, names)
+            jobs.setdefault(
+                key, ScopeJob(key, (connector.source, connector.name), display, scope, names)
+            )
+            if key not in keys:
+                keys.append(key)
+        by_kr[kr_id] = keys
+    return jobs, by_kr
+
+
+def _dropped(read: ScopeRead, threshold: float) -> bool:
+    before = read.previous_count
+    if not before or read.items is None:
+        return False
+    now = len(read.items)
+    return now == 0 or (before - now) / before > threshold
+
+
+def describe_scope(scope: Scope) -> str:
+    """A scope in a few words: ``jira_epics epics=['PAY-1']``."""
+    data = scope.model_dump(mode="json", exclude={"connection", "include_subtasks"})
+    kind = data.pop("kind")
+    return f"{kind} " + ", ".join(f"{key}={value}" for key, value in data.items())
+
+
+class Evaluation:
+    """Results of the KRs a cycle reads, with what was held and which scopes not to advance."""
+
+    def __init__(self) -> None:
+        self.reports: dict[str, KrReport] = {}
+        self.held: list[tuple[HeldReport, KrResult]] = []
+        self.held_scopes: set[str] = set()
+
+
+def evaluate(
+    tree: OkrTree,
+    kr_ids: list[str],
+    jobs_of: dict[str, list[str]],
+    reads: dict[str, ScopeRead],
+    previous: dict[str, KrResult],
+    *,
+    now: datetime,
+    drop_threshold: float,
+    force: bool,
+) -> Evaluation:
+    """Each KR's result from its scopes' reads: stale if a read failed, held if a scope
+    lost too many items (the previous result shown instead), else fresh from the engine.
+    """
+    out = Evaluation()
+    for kr_id in kr_ids:
+        node = tree.key_results[kr_id]
+        period = kr_period(tree, kr_id)
+        kr_reads = [reads[key] for key in jobs_of[kr_id]]
+        prev = previous.get(kr_id)
+        failed = [r for r in kr_reads if not r.ok]
+        held: str | None = None
+        if failed:
+            reason = "; ".join(f"{r.job.connection}: {r.error}" for r in failed)
+            result = stale_result(prev, kr_id, reason)
+        else:
+            items = [item for r in kr_reads for item in r.items or ()]
+            result = evaluate_kr(
+                node.kr, items, period=period, now=now, thresholds=tree.thresholds(kr_id)
+            )
+            if result.progress is None and prev is not None:
+                result = stale_result(prev, kr_id, result.stale_reason or "progress unknown")
+            dropped = [r for r in kr_reads if _dropped(r, drop_threshold)]
+            if dropped and not (force or node.kr.flags.allow_drop):
+                for r in dropped:
+                    count = len(r.items or ())
+                    why = (
+                        "the scope came back empty"
+                        if count == 0
+                        else f"the scope lost more than {drop_threshold:.0%} of its items"
+                    )
+                    entry = HeldReport(
+                        kr_id,
+                        r.job.connection,
+                        describe_scope(r.job.scope),
+                        r.previous_count or 0,
+                        count,
+                        why,
+                    )
+                    out.held.append((entry, result))
+                    out.held_scopes.add(r.job.key)
+                    held = why
+                result = prev if prev is not None else result
+        out.reports[kr_id] = KrReport(
+            kr_id=kr_id,
+            objective_id=node.objective_id,
+            title=node.kr.title,
+            period=str(period),
+            result=result,
+            scope_change=None if failed else _scope_change(kr_reads),
+            held=held,
+            sources=tuple(sorted({r.job.connection for r in kr_reads})),
+        )
+    return out
+
+
+def _scope_change(reads: list[ScopeRead]) -> float | None:
+    if not reads:
+        return None
+    baseline = current = 0
+    for read in reads:
+        count = len(read.items or ())
+        current += count
+        mark = read.previous
+        baseline += count if mark is None or mark.baseline_total is None else mark.baseline_total
+    return scope_change(baseline, current)
+
+
+def with_override(result: KrResult, override: Override, tree: OkrTree, now: datetime) -> KrResult:
+    """``result`` with a person's progress: status and score follow from it."""
+    kr_id = result.kr_id
+    flags = tree.key_results[kr_id].kr.flags
+    progress = clamp(override.progress, 0.0, flags.max_score)
+    status = pace_status(
+        progress,
+        result.expected if result.expected is not None else 0.0,
+        tree.thresholds(kr_id),
+        started=has_started(kr_period(tree, kr_id), now),
+    )
+    note = f"progress set by a person in {override.slot.target} {override.slot.field}"
+    return replace(
+        result,
+        progress=progress,
+        status=status,
+        score=score_of(progress, flags.max_score),
+        notes=(*result.notes, note),
+    )
+
+
+def history_forecast(
+    store: StateStore, kr_id: str, result: KrResult, period: Period, now: datetime
+) -> Forecast:
+    """The forecast from the KR's recent snapshots plus this cycle's fresh progress."""
+    since = now - timedelta(days=FORECAST_WINDOW_DAYS)
+    samples = [
+        (snap.at, snap.progress)
+        for snap in store.kr_history(kr_id, since=since)
+        if not snap.stale and snap.progress is not None
+    ]
+    if result.status != "stale" and result.progress is not None:
+        samples.append((now, result.progress))
+    return forecast(samples, period, now, FORECAST_WINDOW_DAYS)
+
+
+def property_payload(report: KrReport) -> dict[str, object]:
+    """The ``okrsync`` Jira issue property: the KR's numbers, stable while they are."""
+    r = report.result
+    fc = report.forecast
+    projected = None if fc is None else fc.projected_progress
+    return {
+        "kr": report.kr_id,
+        "title": report.title,
+        "period": report.period,
+        "status": r.status,
+        "progress": None if r.progress is None else round(r.progress, 4),
+        "expected": None if r.expected is None else round(r.expected, 3),
+        "score": r.score,
+        "done": r.done_count,
+        "total": r.total_count,
+        "done_points": r.done_points,
+        "total_points": r.total_points,
+        "value": r.value,
+        "forecast": None if projected is None else round(projected, 2),
+    }
+
+
+def frozen_reports(
+    tree: OkrTree, kr_ids: list[str], stored: dict[str, dict[str, Any]]
+) -> dict[str, KrReport]:
+    """The final results of KRs whose period closed, as the state store keeps them."""
+    out: dict[str, KrReport] = {}
+    for kr_id in kr_ids:
+        data, node = stored[kr_id], tree.key_results[kr_id]
+        fc = data.get("forecast")
+        out[kr_id] = KrReport(
+            kr_id=kr_id,
+            objective_id=node.objective_id,
+            title=node.kr.title,
+            period=str(kr_period(tree, kr_id)),
+            result=KrResult.from_dict(data),
+            forecast=None if fc is None else Forecast.from_dict(fc),
+            scope_change=data.get("scope_change"),
+            frozen=True,
+            final=True,
+            override=data.get("override"),
+            sources=tuple(data.get("sources", ())),
+        )
+    return out
+
+
+def objective_reports(
+    tree: OkrTree, kr_results: dict[str, KrResult], now: datetime, *, only: str | None
+) -> list[ObjectiveReport]:
+    """Every objective rolled up from ``kr_results`` (with ``only``: that KR's ancestors)."""
+    objectives = {oid: node.objective for oid, node in tree.objectives.items()}
+
+    def thresholds_of(oid: str) -> Thresholds:
+        node = tree.objectives[oid]
+        return node.objective.thresholds or node.defaults.thresholds
+
+    rolled = rollup(
+        objectives,
+        kr_results,
+        period_of=lambda oid: parse_period(objectives[oid].period),
+        now=now,
+        thresholds_of=thresholds_of,
+    )
+    wanted = set(objectives)
+    if only is not None:
+        wanted = set()
+        oid: str | None = tree.key_results[only].objective_id
+        while oid is not None and oid in objectives and oid not in wanted:
+            wanted.add(oid)
+            oid = objectives[oid].parent
+    return [
+        ObjectiveReport(
+            oid,
+            objective.title,
+            str(parse_period(objective.period)),
+            objective.parent,
+            rolled[oid],
+            position=index,
+        )
+        for index, (oid, objective) in enumerate(objectives.items())
+        if oid in wanted
+    ]

@@ -1,0 +1,404 @@
+"""What a sync cycle did, as values: the ``CycleReport`` and its parts, with stable JSON.
+
+``CycleReport.to_dict()`` is the ``okrsync sync --output json`` document::
+
+    {"run": {...}, "objectives": [...], "key_results": [...],
+     "writes": [{"connection", "target", "field", "before", "after", "applied", ...}],
+     "held": [...], "conflicts": [...], "checkins": [...], "sources": {...}}
+
+``okrsync report`` builds the same shape from the state store (see ``okrsync.render``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from mappings.forecast import Forecast
+from mappings.results import KrResult
+from mappings.rollup import ObjectiveResult
+
+__all__ = [
+    "CheckinReport",
+    "ConflictReport",
+    "CycleReport",
+    "HeldReport",
+    "KrReport",
+    "ObjectiveReport",
+    "SourceReport",
+    "WriteReport",
+    "jsonable",
+]
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with datetimes and dates as ISO text (for JSON output)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class KrReport:
+    """One key result's outcome in a cycle.
+
+    ``result`` is what okrsync shows for the KR: for a stale or held KR the last good
+    result. ``held`` names why the computed result was held; ``frozen`` means its period
+    closed and its final result stands; ``override`` is a person's progress that won.
+    """
+
+    kr_id: str
+    objective_id: str
+    title: str
+    period: str
+    result: KrResult
+    forecast: Forecast | None = None
+    scope_change: float | None = None
+    held: str | None = None
+    frozen: bool = False
+    final: bool = False
+    override: float | None = None
+    sources: tuple[str, ...] = ()
+    position: int = 0  # order in the mappings
+
+    @property
+    def stale(self) -> bool:
+        """Whether the KR's numbers are not fresh from this cycle."""
+        return self.result.status == "stale"
+
+    def stored(self) -> dict[str, Any]:
+        """What the state store keeps as the KR's latest result (evidence included)."""
+        data = self.result.to_dict()
+        data.update(
+            title=self.title,
+            objective_id=self.objective_id,
+            period=self.period,
+            forecast=None if self.forecast is None else self.forecast.to_dict(),
+            scope_change=self.scope_change,
+            held=self.held,
+            final=self.final,
+            override=self.override,
+            sources=list(self.sources),
+            position=self.position,
+        )
+        return data
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON output: the result's numbers and the cycle's view of it."""
+        r = self.result
+        return {
+            "id": self.kr_id,
+            "objective": self.objective_id,
+            "title": self.title,
+            "period": self.period,
+            "progress": r.progress,
+            "expected": r.expected,
+            "status": r.status,
+            "score": r.score,
+            "done_count": r.done_count,
+            "total_count": r.total_count,
+            "done_points": r.done_points,
+            "total_points": r.total_points,
+            "value": r.value,
+            "start": r.start,
+            "target": r.target,
+            "stale": self.stale,
+            "stale_reason": r.stale_reason,
+            "held": self.held,
+            "frozen": self.frozen,
+            "override": self.override,
+            "forecast": None if self.forecast is None else self.forecast.to_dict(),
+            "scope_change": self.scope_change,
+            "sources": list(self.sources),
+            "notes": list(r.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveReport:
+    """One objective's roll-up."""
+
+    objective_id: str
+    title: str
+    period: str
+    parent: str | None
+    result: ObjectiveResult
+    position: int = 0  # order in the mappings
+
+    def stored(self) -> dict[str, Any]:
+        """What the state store keeps as the objective's latest result."""
+        return {
+            **self.result.to_dict(),
+            "title": self.title,
+            "period": self.period,
+            "parent": self.parent,
+            "position": self.position,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON output."""
+        r = self.result
+        return {
+            "id": self.objective_id,
+            "title": self.title,
+            "period": self.period,
+            "parent": self.parent,
+            "progress": r.progress,
+            "expected": r.expected,
+            "status": r.status,
+            "score": r.score,
+            "partially_stale": r.partially_stale,
+            "stale_krs": list(r.stale_krs),
+            "children": list(r.children),
+            "key_results": list(r.key_results),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WriteReport:
+    """A planned (dry run) or attempted write; ``error`` says why it failed."""
+
+    kr_id: str
+    connection: str
+    target: str
+    field: str
+    before: Any
+    after: Any
+    applied: bool
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON output."""
+        return {
+            "kr": self.kr_id,
+            "connection": self.connection,
+            "target": self.target,
+            "field": self.field,
+            "before": jsonable(self.before),
+            "after": jsonable(self.after),
+            "applied": self.applied,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class HeldReport:
+    """A KR not written because a scope of it lost too many items at once."""
+
+    kr_id: str
+    connection: str
+    scope: str
+    previous: int
+    current: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON output."""
+        return {
+            "kr": self.kr_id,
+            "connection": self.connection,
+            "scope": self.scope,
+            "previous": self.previous,
+            "current": self.current,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictReport:
+    """A person's edit of an okrsync-owned field, and what was done about it."""
+
+    kr_id: str
+    connection: str
+    target: str
+    field: str
+    ours: Any
+    theirs: Any
+    resolution: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON output."""
+        return {
+            "kr": self.kr_id,
+            "connection": self.connection,
+            "target": self.target,
+            "field": self.field,
+            "ours": jsonable(self.ours),
+            "theirs": jsonable(self.theirs),
+            "resolution": self.resolution,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinReport:
+    """A status-change comment: posted, planned (dry run) or failed."""
+
+    kr_id: str
+    connection: str
+    target: str
+    previous: str
+    status: str
+    text: str
+    posted: bool
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON output."""
+        return {
+            "kr": self.kr_id,
+            "connection": self.connection,
+            "target": self.target,
+            "from": self.previous,
+            "to": self.status,
+            "text": self.text,
+            "posted": self.posted,
+            "error": self.error,
+        }
+
+
+@dataclass(slots=True)
+class SourceReport:
+    """How one connection fared: up or down (with the first error), reads made."""
+
+    connection: str
+    up: bool = True
+    error: str | None = None
+    scopes: int = 0
+    full_reads: int = 0
+    incremental_reads: int = 0
+    items: int = 0
+    requests: int = 0
+
+    def fail(self, error: str) -> None:
+        """Mark the connection down, keeping the first error."""
+        if self.up:
+            self.error = error
+        self.up = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON output."""
+        return {
+            "up": self.up,
+            "error": self.error,
+            "scopes": self.scopes,
+            "full_reads": self.full_reads,
+            "incremental_reads": self.incremental_reads,
+            "items": self.items,
+            "requests": self.requests,
+        }
+
+
+@dataclass(slots=True)
+class CycleReport:
+    """Everything one cycle computed, wrote, held and found."""
+
+    run_id: int | None
+    started_at: datetime
+    finished_at: datetime | None = None
+    mode: str = "full"
+    dry_run: bool = False
+    force: bool = False
+    only: str | None = None
+    objectives: list[ObjectiveReport] = field(default_factory=list)
+    key_results: list[KrReport] = field(default_factory=list)
+    writes: list[WriteReport] = field(default_factory=list)
+    held: list[HeldReport] = field(default_factory=list)
+    conflicts: list[ConflictReport] = field(default_factory=list)
+    checkins: list[CheckinReport] = field(default_factory=list)
+    sources: dict[str, SourceReport] = field(default_factory=dict)
+
+    @property
+    def failed_sources(self) -> list[str]:
+        """Connections that failed in this cycle."""
+        return sorted(name for name, source in self.sources.items() if not source.up)
+
+    @property
+    def partial(self) -> bool:
+        """Whether anything failed: a source, or a write."""
+        return bool(self.failed_sources) or any(w.error for w in self.writes)
+
+    @property
+    def outcome(self) -> str:
+        """``dry_run``, ``ok``, ``partial`` or ``failed`` (every source down)."""
+        if self.dry_run:
+            return "dry_run"
+        if self.sources and all(not s.up for s in self.sources.values()):
+            return "failed"
+        return "partial" if self.partial else "ok"
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests sent to the trackers in this cycle, retries included."""
+        return sum(source.requests for source in self.sources.values())
+
+    @property
+    def applied_writes(self) -> list[WriteReport]:
+        """The writes that reached a tracker."""
+        return [w for w in self.writes if w.applied]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``okrsync sync --output json`` (stable keys)."""
+        return {
+            "run": {
+                "id": self.run_id,
+                "started_at": jsonable(self.started_at),
+                "finished_at": jsonable(self.finished_at),
+                "mode": self.mode,
+                "outcome": self.outcome,
+                "dry_run": self.dry_run,
+                "force": self.force,
+                "only": self.only,
+                "writes": len(self.applied_writes) if not self.dry_run else 0,
+                "planned_writes": len(self.writes),
+                "requests": self.request_count,
+                "held": len(self.held),
+                "conflicts": len(self.conflicts),
+                "stale": sum(1 for kr in self.key_results if kr.stale),
+                "failed_sources": self.failed_sources,
+            },
+            "objectives": [o.to_dict() for o in self.objectives],
+            "key_results": [k.to_dict() for k in self.key_results],
+            "writes": [w.to_dict() for w in self.writes],
+            "held": [h.to_dict() for h in self.held],
+            "conflicts": [c.to_dict() for c in self.conflicts],
+            "checkins": [c.to_dict() for c in self.checkins],
+            "sources": {name: s.to_dict() for name, s in sorted(self.sources.items())},
+        }
+
+
+def stored_kr_output(data: dict[str, Any]) -> dict[str, Any]:
+    """A KR's recorded latest result (``KrReport.stored()``) in the JSON output's shape."""
+    result = KrResult.from_dict(data)
+    forecast = data.get("forecast")
+    report = KrReport(
+        kr_id=result.kr_id,
+        objective_id=str(data.get("objective_id", "")),
+        title=str(data.get("title", result.kr_id)),
+        period=str(data.get("period", "")),
+        result=result,
+        forecast=None if forecast is None else Forecast.from_dict(forecast),
+        scope_change=data.get("scope_change"),
+        held=data.get("held"),
+        frozen=bool(data.get("final")),
+        final=bool(data.get("final")),
+        override=data.get("override"),
+        sources=tuple(data.get("sources", ())),
+    )
+    return report.to_dict()
+
+
+def stored_objective_output(data: dict[str, Any]) -> dict[str, Any]:
+    """An objective's recorded latest result in the JSON output's shape."""
+    report = ObjectiveReport(
+        objective_id=str(data["objective_id"]),
+        title=str(data.get("title", data["objective_id"])),
+        period=str(data.get("period", "")),
+        parent=data.get("parent"),
+        result=ObjectiveResult.from_dict(data),
+    )
+    return report.to_dict()

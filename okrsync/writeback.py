@@ -1,0 +1,221 @@
+"""The edges of write-back: where a KR writes, what is there now, and making the changes.
+
+The decisions (what to write, what a person changed) are the planner's
+(``okrsync.planner``); this module only resolves targets and talks to connectors.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from connectors.base import Connector, ConnectorError, FieldRef, FieldWrite
+from mappings.schema import JiraEpicsScope, JiraEpicsTarget, JiraIssueTarget, TeambitionTaskTarget
+from mappings.tree import OkrTree
+from okrsync.connections import connection_for
+from okrsync.planner import ROLES, PlannedWrite, Slot, TargetSpec
+
+__all__ = [
+    "PROPERTY_FIELD",
+    "PROPERTY_KEY",
+    "Connections",
+    "PropertyWrite",
+    "apply_property_writes",
+    "apply_writes",
+    "read_current",
+    "resolve_targets",
+]
+
+log = logging.getLogger(__name__)
+
+#: The Jira issue property holding the KR result summary, and its name in the ledger.
+PROPERTY_KEY = "okrsync"
+PROPERTY_FIELD = "property:okrsync"
+
+T = TypeVar("T")
+
+
+class Connections:
+    """Connectors by display name (``jira:cloud``), resolved from mapping references."""
+
+    def __init__(self, connectors: Mapping[tuple[str, str], Connector]):
+        self.connectors = connectors
+
+    def resolve(self, source: str, name: str | None) -> tuple[str, Connector]:
+        """``(display name, connector)`` of a scope's or target's connection."""
+        connector = connection_for(dict(self.connectors), source, name)
+        return f"{connector.source}:{connector.name}", connector
+
+    def get(self, display: str) -> Connector:
+        """The connector of a display name."""
+        source, _, name = display.partition(":")
+        return self.connectors[(source, name)]
+
+    def key_of(self, display: str) -> tuple[str, str]:
+        """The ``(source, name)`` key of a display name."""
+        source, _, name = display.partition(":")
+        return (source, name)
+
+
+def resolve_targets(tree: OkrTree, kr_id: str, connections: Connections) -> list[TargetSpec]:
+    """The KR's write-back targets, one per issue or task, the first one its home."""
+    node = tree.key_results[kr_id]
+    specs: list[TargetSpec] = []
+    for write in tree.effective_write(kr_id):
+        target = write.target
+        keys: list[tuple[str, str, str | None]] = []
+        if isinstance(target, JiraIssueTarget):
+            keys.append(("jira", target.key, write.connection))
+        elif isinstance(target, JiraEpicsTarget):
+            for scope in node.kr.scope:
+                if isinstance(scope, JiraEpicsScope):
+                    name = write.connection or scope.connection
+                    keys.extend(("jira", epic, name) for epic in scope.epics)
+        elif isinstance(target, TeambitionTaskTarget):
+            keys.append(("teambition", target.task, write.connection))
+        for source, key, name in keys:
+            display, _ = connections.resolve(source, name)
+            spec = TargetSpec(
+                kr_id=kr_id,
+                source=source,
+                connection=display,
+                target=key,
+                fields=write.fields,
+                progress_format=write.progress_format,
+                home=not specs,
+            )
+            if all((s.connection, s.target) != (spec.connection, spec.target) for s in specs):
+                specs.append(spec)
+    return specs
+
+
+def owned_slots(spec: TargetSpec) -> list[Slot]:
+    """Every field okrsync owns on a target."""
+    names = (getattr(spec.fields, role) for role in ROLES)
+    return [Slot(spec.connection, spec.target, name) for name in names if name is not None]
+
+
+def _per_connection(
+    groups: Mapping[str, list[T]], work: Callable[[str, list[T]], Any]
+) -> dict[str, Any]:
+    """Run ``work(connection, items)`` for every connection concurrently."""
+    if not groups:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="writeback") as pool:
+        futures = {name: pool.submit(work, name, items) for name, items in groups.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentValues:
+    """Field values read from the trackers, and the connections / targets that failed."""
+
+    values: dict[Slot, object]
+    failed_connections: dict[str, str]
+    failed_targets: set[tuple[str, str]]
+
+
+def read_current(slots: Sequence[Slot], connections: Connections) -> CurrentValues:
+    """Read every slot's current value, one batch per connection, connections concurrently."""
+    groups: dict[str, list[Slot]] = {}
+    for slot in dict.fromkeys(slots):
+        groups.setdefault(slot.connection, []).append(slot)
+
+    def read(name: str, group: list[Slot]) -> dict[Slot, object] | ConnectorError:
+        refs = {FieldRef(slot.target, slot.field): slot for slot in group}
+        try:
+            answer = connections.get(name).read_fields(list(refs))
+        except ConnectorError as exc:
+            return exc
+        return {slot: answer.get(ref) for ref, slot in refs.items()}
+
+    values: dict[Slot, object] = {}
+    failed: dict[str, str] = {}
+    failed_targets: set[tuple[str, str]] = set()
+    for name, answer in _per_connection(groups, read).items():
+        if isinstance(answer, ConnectorError):
+            failed[name] = answer.message
+            continue
+        for slot, value in answer.items():
+            if isinstance(value, ConnectorError):
+                failed_targets.add((slot.connection, slot.target))
+                failed.setdefault(name, value.message)
+            else:
+                values[slot] = value
+    return CurrentValues(values, failed, failed_targets)
+
+
+def apply_writes(
+    writes: Sequence[PlannedWrite], connections: Connections
+) -> dict[PlannedWrite, str | None]:
+    """Send the writes, one batch per connection; the error text of each failed write."""
+    groups: dict[str, list[PlannedWrite]] = {}
+    for write in writes:
+        groups.setdefault(write.slot.connection, []).append(write)
+
+    def send(name: str, group: list[PlannedWrite]) -> dict[PlannedWrite, str | None]:
+        batch = {FieldWrite(w.slot.target, w.slot.field, w.after): w for w in group}
+        try:
+            answer = connections.get(name).write_fields(list(batch))
+        except ConnectorError as exc:
+            return {w: exc.message for w in group}
+        out: dict[PlannedWrite, str | None] = {}
+        for request, planned in batch.items():
+            error = answer.get(request)
+            out[planned] = None if error is None else error.message
+        return out
+
+    outcome: dict[PlannedWrite, str | None] = {}
+    for answer in _per_connection(groups, send).values():
+        outcome.update(answer)
+    return outcome
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PropertyWrite:
+    """The ``okrsync`` issue property of one Jira target: last written and now wanted."""
+
+    kr_id: str
+    connection: str
+    target: str
+    before: Any
+    after: dict[str, Any]
+
+
+def property_changed(before: Any, after: Mapping[str, Any]) -> bool:
+    """Whether the property's JSON differs from what was last written."""
+    return json.dumps(before, sort_keys=True) != json.dumps(dict(after), sort_keys=True)
+
+
+def supports_properties(connector: Connector) -> bool:
+    """Whether a connector can set issue properties (Jira)."""
+    return callable(getattr(connector, "set_property", None))
+
+
+def apply_property_writes(
+    writes: Sequence[PropertyWrite], connections: Connections
+) -> list[tuple[PropertyWrite, str | None]]:
+    """Set each issue property; each write with its error text (None: written)."""
+    groups: dict[str, list[PropertyWrite]] = {}
+    for write in writes:
+        groups.setdefault(write.connection, []).append(write)
+
+    def send(name: str, group: list[PropertyWrite]) -> list[tuple[PropertyWrite, str | None]]:
+        connector: Any = connections.get(name)
+        out: list[tuple[PropertyWrite, str | None]] = []
+        for write in group:
+            try:
+                connector.set_property(write.target, PROPERTY_KEY, write.after)
+                out.append((write, None))
+            except ConnectorError as exc:
+                out.append((write, exc.message))
+        return out
+
+    outcome: list[tuple[PropertyWrite, str | None]] = []
+    for answer in _per_connection(groups, send).values():
+        outcome.extend(answer)
+    return outcome

@@ -1,0 +1,215 @@
+"""The sync commands as people run them (click's CliRunner), against the sandbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from okrsync.cli import main
+from okrsync.commands.demo import EXAMPLES
+from okrsync.sandbox.server import Sandbox, start_sandbox
+from tests.e2e.conftest import mutating
+
+CONFIG = """
+state_url = "sqlite:///{state}"
+mappings = "{mappings}"
+
+[retry]
+max_attempts = 2
+initial_wait = 0.05
+max_total_wait = 1.0
+
+[jira.cloud]
+url = "{jira}"
+flavour = "cloud"
+email = "demo@okrsync.example"
+api_token = "demo-token"
+
+[teambition.main]
+base_url = "{teambition}"
+app_id = "okrsync-demo"
+app_secret = "demo-secret"
+tenant_id = "tb-org-demo"
+operator_id = "tb-user-ana"
+"""
+
+
+class Cli:
+    """``okrsync`` with a config file pointing at a running sandbox."""
+
+    def __init__(self, sandbox: Sandbox, tmp: Path):
+        assert sandbox.teambition is not None
+        self.sandbox = sandbox
+        self.config = tmp / "okrsync.toml"
+        self.config.write_text(
+            CONFIG.format(
+                state=tmp / "state.db",
+                mappings=EXAMPLES,
+                jira=sandbox.jira["cloud"].url,
+                teambition=sandbox.teambition.url,
+            ),
+            encoding="utf-8",
+        )
+
+    def __call__(self, *args: str) -> Result:
+        runner = CliRunner()
+        return runner.invoke(main, ["--config", str(self.config), *args], env=_CLEAN_ENV)
+
+    def json(self, *args: str, code: int = 0) -> Any:
+        result = self(*args, "--output", "json")
+        assert result.exit_code == code, result.output
+        return json.loads(result.stdout)
+
+    def mutations(self) -> list[Any]:
+        return [e for s in self.sandbox.servers for e in mutating(s.log.entries())]
+
+    def clear_logs(self) -> None:
+        for server in self.sandbox.servers:
+            server.log.clear()
+
+
+# Settings from the environment would override the config file.
+_CLEAN_ENV = {"OKRSYNC_CONFIG": None, "OKRSYNC_STATE_URL": None, "OKRSYNC_MAPPINGS": None}
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[Cli]:
+    with start_sandbox(seed="demo", jira=("cloud",), teambition=True) as sandbox:
+        yield Cli(sandbox, tmp_path)
+
+
+def test_dry_run_json_lists_results_and_planned_writes_and_sends_none(cli: Cli) -> None:
+    data = cli.json("sync", "--dry-run")
+    assert set(data) == {
+        "run",
+        "objectives",
+        "key_results",
+        "writes",
+        "held",
+        "conflicts",
+        "checkins",
+        "sources",
+    }
+    assert data["run"]["dry_run"] is True
+    checkout = next(k for k in data["key_results"] if k["id"] == "pay-checkout-v2")
+    assert checkout["progress"] == pytest.approx(18 / (27 + 27 / 7))
+    assert checkout["objective"] == "pay-reliable-checkout"
+    progress = next(
+        w for w in data["writes"] if (w["target"], w["field"]) == ("OKR-1", "OKR Progress")
+    )
+    assert progress == {
+        "kr": "pay-checkout-v2",
+        "connection": "jira:cloud",
+        "target": "OKR-1",
+        "field": "OKR Progress",
+        "before": None,
+        "after": 58.3,
+        "applied": False,
+        "error": None,
+    }
+    assert {o["id"] for o in data["objectives"]} >= {"co-grow-paying-customers", "mob-release"}
+    assert data["sources"]["jira:cloud"]["up"] is True
+    assert cli.mutations() == []
+
+
+def test_sync_shows_the_tree_and_the_writes_then_nothing_to_write(cli: Cli) -> None:
+    first = cli("sync")
+    assert first.exit_code == 0, first.output
+    assert "Ship checkout v2" in first.stdout
+    assert "OKR-1 OKR Progress: (empty) -> 58.3" in first.stdout
+    assert "tb-task-okr-home OKR Progress: (empty) -> 52.6" in first.stdout
+    cli.clear_logs()
+    second = cli("sync")
+    assert second.exit_code == 0, second.output
+    assert "Writes:" not in second.stdout
+    assert second.stdout.rstrip().endswith("0 writes, 0 held, 0 conflicts, 0 stale")
+    assert cli.mutations() == []
+
+
+def test_sync_exits_1_and_shows_staleness_when_a_tracker_is_down(cli: Cli) -> None:
+    assert cli("sync").exit_code == 0
+    cli.sandbox.jira["cloud"].faults.fail(status=503, count=10_000, retry_after=0)
+    result = cli("sync")
+    assert result.exit_code == 1
+    assert "jira:cloud DOWN" in result.stdout
+    assert "STALE" in result.stdout
+    data = cli.json("sync", code=1)
+    assert data["run"]["outcome"] == "partial"
+    assert data["sources"]["jira:cloud"]["up"] is False
+    assert data["sources"]["teambition:main"]["up"] is True
+    stale = {k["id"] for k in data["key_results"] if k["stale"]}
+    assert "pay-checkout-v2" in stale and "mob-okr-work" not in stale
+
+
+def test_only_one_key_result(cli: Cli) -> None:
+    data = cli.json("sync", "--only", "pay-fraud-scoring")
+    assert [k["id"] for k in data["key_results"]] == ["pay-fraud-scoring"]
+    assert {w["target"] for w in data["writes"]} == {"OKR-2"}
+    unknown = cli("sync", "--only", "nope")
+    assert unknown.exit_code == 2
+    assert "no key result 'nope'" in unknown.output
+
+
+def test_explain_history_and_report_read_the_state_store_only(cli: Cli) -> None:
+    assert cli("sync").exit_code == 0
+    assert cli("sync").exit_code == 0
+    cli.clear_logs()
+    explained = cli.json("explain", "pay-checkout-v2")
+    contributions = {e["key"]: e["contribution"] for e in explained["evidence"]}
+    done = {"PAY-2": 3, "PAY-3": 5, "PAY-4": 2, "PAY-5": 8}
+    open_ = {"PAY-6": 0, "PAY-7": 0, "PAY-8": 0, "PAY-9": 0}
+    assert contributions == pytest.approx(done | open_)
+    counted = {e["key"]: e["counted_estimate"] for e in explained["evidence"]}
+    assert counted["PAY-7"] == pytest.approx(27 / 7)  # unestimated: the mean
+    text = cli("explain", "pay-checkout-v2")
+    assert text.exit_code == 0
+    assert "PAY-7" in text.stdout and "Points: 18 of 30.86" in text.stdout
+    history = cli.json("history", "pay-checkout-v2")
+    assert [round(row["progress"], 4) for row in history["snapshots"]] == [0.5833, 0.5833]
+    assert {(row["done_count"], row["total_count"]) for row in history["snapshots"]} == {(4, 8)}
+    table = cli("history", "pay-checkout-v2")
+    assert table.exit_code == 0 and table.stdout.count("58.3%") == 2
+    report = cli.json("report")
+    assert report["run"]["outcome"] == "ok"
+    by_id = {k["id"]: k for k in report["key_results"]}
+    assert by_id["pay-checkout-bugs"]["progress"] == pytest.approx(0.6)
+    assert by_id["mob-sprint-42"]["progress"] == pytest.approx(4 / 7)
+    assert report["sources"]["jira:cloud"]["up"] is True
+    text_report = cli("report")
+    assert text_report.exit_code == 0 and "Migrate all ten services" in text_report.stdout
+    for server in cli.sandbox.servers:
+        assert server.log.entries() == []  # not a single tracker call
+
+
+def test_explain_and_history_of_an_unknown_kr_say_what_to_do(cli: Cli) -> None:
+    for command in ("explain", "history"):
+        result = cli(command, "nope")
+        assert result.exit_code == 2
+        assert "okrsync sync" in result.output
+
+
+def test_demo_writes_on_the_first_cycle_and_nothing_on_the_second() -> None:
+    result = CliRunner().invoke(main, ["demo"], env=_CLEAN_ENV)
+    assert result.exit_code == 0, result.output
+    first, second = result.stdout.split("Second cycle")
+    assert "OKR-1 OKR Progress: (empty) -> 58.3" in first
+    assert "tb-task-okr-home OKR Status:" in first
+    assert "Ship checkout v2" in first
+    assert "Writes:" not in second
+    assert second.rstrip().endswith("0 writes, 0 held, 0 conflicts, 0 stale")
+
+
+def test_an_unreachable_state_database_is_one_clear_error(cli: Cli) -> None:
+    text = cli.config.read_text(encoding="utf-8").splitlines()
+    text[1] = 'state_url = "postgresql+psycopg://okrsync@127.0.0.1:1/okrsync"'
+    cli.config.write_text("\n".join(text), encoding="utf-8")
+    result = cli("report")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: cannot open state database")
+    assert result.output.count("\n") == 1
+    assert "Traceback" not in result.output
