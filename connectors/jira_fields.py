@@ -8,7 +8,7 @@ forms and come back in ``FieldWrite``'s forms (float, str, datetime, None).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -234,6 +234,16 @@ _DESCRIPTIONS = {
     "forecast": "Forecast progress at the end of the OKR period, written by okrsync",
     "last_synced": "When okrsync last updated this issue",
 }
+
+
+def options_by_hand(options: Sequence[str]) -> str:
+    """What a Jira Data Center administrator must do for a new select field: DC 8.x/9.x
+    has no REST endpoint that adds select options, so they are added in its UI."""
+    return (
+        "add its options by hand, as Jira Data Center cannot add them over REST: in Jira "
+        "administration > Issues > Custom fields, open the field's Configure page and use "
+        f"Edit Options to add {', '.join(options)}"
+    )
 
 
 def field_specs(names: Iterable[tuple[str, str]] | None = None) -> list[FieldSpec]:

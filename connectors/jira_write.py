@@ -30,6 +30,7 @@ from connectors.jira_fields import (
     FieldInfo,
     FieldSpec,
     from_jira,
+    options_by_hand,
     same_value,
     to_jira,
 )
@@ -265,6 +266,8 @@ def ensure_fields(
 
 def _add_options(client: JiraClient, field_id: str, options: Sequence[str]) -> str:
     """Give a new select field its options in its (default) context; returns a note."""
+    if client.flavour == "datacenter":
+        return options_by_hand(options)
     try:
         contexts = client.get_json(f"field/{field_id}/context", ctx=Context("field context read"))
         values = contexts.get("values") or [] if isinstance(contexts, dict) else []

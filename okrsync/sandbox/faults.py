@@ -14,7 +14,10 @@ Admin over HTTP (JSON bodies):
   ``retry_after``, ``write_limit``, ``write_window``), plus optional ``"fail": {status,
   count, retry_after, path}``, ``"drop": {count, path}`` and ``"reset": true``.
 * ``GET /_sandbox/faults`` -- the current fault settings.
-* ``POST /_sandbox/reset`` -- clears every fault.
+* ``POST /_sandbox/reset`` -- clears every fault; the data and the request log stay as
+  they are. With the body ``{"data": true}`` it also reloads the seed into the store
+  (forgetting every change), like ``srv.data.reset()`` does in-process; restarting the
+  server does the same.
 * ``GET /_sandbox/log`` / ``DELETE /_sandbox/log`` -- read / clear the request log.
 """
 
@@ -388,7 +391,14 @@ class FaultMiddleware:
         if name == "faults" and method == "GET":
             return self._json(200, self.faults.snapshot())
         if name == "reset" and method == "POST":
+            payload = request.get_json(force=True, silent=True) or {}
+            reset_data = isinstance(payload, dict) and bool(payload.get("data"))
+            reload = getattr(self.data, "reset", None)
+            if reset_data and not callable(reload):
+                return self._json(400, {"error": "this server cannot reset its data"})
             self.faults.reset()
+            if reset_data and callable(reload):
+                reload()
             return self._json(200, self.faults.snapshot())
         if name == "log" and method == "GET":
             return self._json(200, [asdict(e) for e in self.log.entries()])

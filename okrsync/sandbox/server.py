@@ -4,7 +4,10 @@
 ...     url = sb.jira["cloud"].url
 
 Each server runs a threaded werkzeug server in a daemon thread and exposes ``url``,
-``faults``, ``log``, ``data`` (its store) and ``stop()``.
+``faults``, ``log``, ``data`` (its store) and ``stop()``, which returns within a fraction
+of a second. ``faults.reset()`` and ``POST /_sandbox/reset`` clear faults only; the data
+goes back to the seed with ``data.reset()``, ``POST /_sandbox/reset`` with the body
+``{"data": true}``, or a restart.
 """
 
 from __future__ import annotations

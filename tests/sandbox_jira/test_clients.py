@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -99,8 +100,10 @@ def test_pycontribs_approximate_count(sandbox: Sandbox) -> None:
 @pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
 def test_httpx_browses(generated: Sandbox, flavour: str) -> None:
     server = generated.jira[flavour]
-    options = {"auth": CLOUD_AUTH} if flavour == "cloud" else {"headers": DC_HEADERS}
-    with httpx.Client(base_url=server.url, timeout=30, **options) as client:  # type: ignore[arg-type]
+    options: dict[str, Any] = (
+        {"auth": CLOUD_AUTH} if flavour == "cloud" else {"headers": DC_HEADERS}
+    )
+    with httpx.Client(base_url=server.url, timeout=30, **options) as client:
         fields = {f["name"]: f["id"] for f in client.get("/rest/api/2/field").json()}
         points = fields["Story Points"]
         total = 0.0

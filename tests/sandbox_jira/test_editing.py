@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from okrsync.sandbox.jira.demo import demo_jira_seed
@@ -188,14 +190,14 @@ def test_bulk_edit_reports_failures(cloud_http: httpx.Client) -> None:
             },
         },
     ).json()["taskId"]
-    progress: dict[str, object] = {}
+    progress: dict[str, Any] = {}
     for _ in range(5):
         progress = cloud_http.get(f"/rest/api/3/bulk/queue/{task}").json()
         if progress["status"] == "COMPLETE":
             break
     assert progress["status"] == "COMPLETE"
     assert progress["processedAccessibleIssues"] == [12001]
-    assert list(progress["failedAccessibleIssues"]) == ["10002"]  # type: ignore[arg-type]
+    assert list(progress["failedAccessibleIssues"]) == ["10002"]
     assert progress["invalidOrInaccessibleIssueCount"] == 1
     okr1 = cloud_http.get("/rest/api/3/issue/OKR-1", params={"fields": "customfield_10101"})
     assert okr1.json()["fields"]["customfield_10101"]["value"] == "On track"

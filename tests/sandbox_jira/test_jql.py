@@ -48,7 +48,7 @@ def test_parser_builds_precedence_and_order() -> None:
     left, right = parsed.where.children
     assert left == jql.Clause(jql.FieldRef("project", 1), "=", jql.Value("PAY"))
     assert isinstance(right, jql.And) and isinstance(right.children[0], jql.Not)
-    assert right.children[1].op == "IS NOT"
+    assert isinstance(right.children[1], jql.Clause) and right.children[1].op == "IS NOT"
     assert [(k.field.name, k.descending) for k in parsed.order_by] == [
         ("updated", True),
         ("key", False),
@@ -57,7 +57,9 @@ def test_parser_builds_precedence_and_order() -> None:
 
 def test_parser_reads_custom_field_references_and_properties() -> None:
     parsed = jql.parse("cf[10016] > 3 AND issue.property[okrsync].kr.id = x")
-    first, second = parsed.where.children  # type: ignore[union-attr]
+    assert isinstance(parsed.where, jql.And)
+    first, second = parsed.where.children
+    assert isinstance(first, jql.Clause) and isinstance(second, jql.Clause)
     assert first.field.name == "cf[10016]"
     assert (second.field.prop_key, second.field.prop_path) == ("okrsync", "kr.id")
 

@@ -295,3 +295,74 @@ def test_checker_rejects_what_the_spec_does_not_allow(dc: SandboxServer) -> None
     response = httpx.get(f"{dc.url}/rest/api/2/serverInfo")
     with pytest.raises(AssertionError, match="databaseBuildNumber"):
         conforms(response)
+
+
+def test_issue_types(http: httpx.Client) -> None:
+    for version in ("2", "3"):
+        types = conforms(http.get(f"/rest/api/{version}/issuetype"))
+        levels = {t["name"]: (t["hierarchyLevel"], t["subtask"]) for t in types}
+        assert levels == {
+            "Epic": (1, False),
+            "Story": (0, False),
+            "Task": (0, False),
+            "Bug": (0, False),
+            "Sub-task": (-1, True),
+        }
+        sub = next(t for t in types if t["subtask"])
+        assert conforms(http.get(f"/rest/api/{version}/issuetype/{sub['id']}")) == sub
+    for unknown in ("99999", "story"):
+        response = http.get(f"/rest/api/3/issuetype/{unknown}")
+        assert response.status_code in (400, 404)
+        conforms(response)
+
+
+def test_field_contexts_and_options(http: httpx.Client) -> None:
+    created = conforms(
+        http.post(
+            "/rest/api/3/field",
+            json={
+                "name": "OKR Confidence",
+                "type": "com.atlassian.jira.plugin.system.customfieldtypes:select",
+                "searcherKey": "com.atlassian.jira.plugin.system.customfieldtypes:"
+                "multiselectsearcher",
+            },
+        )
+    )
+    base = f"/rest/api/3/field/{created['id']}/context"
+    contexts = conforms(http.get(base))
+    assert contexts["total"] == 1 and contexts["isLast"] is True
+    (default,) = contexts["values"]
+    assert default["isGlobalContext"] is True and default["isAnyIssueType"] is True
+    options = f"{base}/{default['id']}/option"
+    assert conforms(http.get(options))["values"] == []
+    added = conforms(http.post(options, json={"options": [{"value": "High"}, {"value": "Low"}]}))
+    assert [o["value"] for o in added["options"]] == ["High", "Low"]
+    low = added["options"][1]
+    renamed = conforms(
+        http.put(
+            options,
+            json={"options": [{"id": low["id"], "value": "Low-ish", "disabled": True}]},
+        )
+    )
+    assert renamed["options"] == [{"id": low["id"], "value": "Low-ish", "disabled": True}]
+    page = conforms(http.get(options, params={"maxResults": 1}))
+    assert page["isLast"] is False and [o["value"] for o in page["values"]] == ["High"]
+    scoped = http.post(base, json={"name": "Payments only", "projectIds": ["10000"]})
+    assert scoped.status_code == 201
+    assert conforms(scoped)["projectIds"] == ["10000"]
+    assert conforms(http.get(base, params={"isGlobalContext": "false"}))["total"] == 1
+    duplicate = http.post(options, json={"options": [{"value": "High"}]})
+    assert duplicate.status_code == 400
+    conforms(duplicate)
+    for missing in (
+        http.get("/rest/api/3/field/customfield_99999/context"),
+        http.get(f"{base}/99999/option"),
+        http.put(options, json={"options": [{"id": "99999", "value": "x"}]}),
+    ):
+        assert missing.status_code == 404
+        conforms(missing)
+    not_select = http.get("/rest/api/3/field/customfield_10100/context")
+    number_context = conforms(not_select)["values"][0]["id"]
+    refused = http.get(f"/rest/api/3/field/customfield_10100/context/{number_context}/option")
+    assert refused.status_code == 400
+    conforms(refused)

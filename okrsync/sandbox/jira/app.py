@@ -20,7 +20,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from okrsync.sandbox.faults import WRITE_METHODS, FaultMiddleware, Faults, RequestLog
-from okrsync.sandbox.jira import bulk, issues, search
+from okrsync.sandbox.jira import bulk, issues, meta, search
 from okrsync.sandbox.jira.model import CUSTOM_TYPES, FLAVOURS, User, iso_time, jira_time
 from okrsync.sandbox.jira.render import user_json
 from okrsync.sandbox.jira.responses import (
@@ -114,12 +114,22 @@ def gone(ctx: Ctx) -> Response:
 
 
 _ISSUE = "/rest/api/<api>/issue/<key>"
+_CONTEXT = "/rest/api/<api>/field/<field_id>/context"
+_OPTION = _CONTEXT + "/<context_id>/option"
+CLOUD = frozenset({"cloud"})
 ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     # (path, methods, handler, flavours or None for both)
     ("/rest/api/<api>/serverInfo", "GET", server_info, None),
     ("/rest/api/<api>/myself", "GET", myself, None),
     ("/rest/api/<api>/field", "GET", list_fields, None),
     ("/rest/api/<api>/field", "POST", create_field, None),
+    (_CONTEXT, "GET", meta.list_contexts, CLOUD),
+    (_CONTEXT, "POST", meta.create_context, CLOUD),
+    (_OPTION, "GET", meta.list_options, CLOUD),
+    (_OPTION, "POST", meta.create_options, CLOUD),
+    (_OPTION, "PUT", meta.update_options, CLOUD),
+    ("/rest/api/<api>/issuetype", "GET", meta.list_issue_types, None),
+    ("/rest/api/<api>/issuetype/<type_id>", "GET", meta.get_issue_type, None),
     ("/rest/api/<api>/search/jql", "GET,POST", search.cloud_search, frozenset({"cloud"})),
     (
         "/rest/api/<api>/search/approximate-count",

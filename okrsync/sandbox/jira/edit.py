@@ -80,12 +80,12 @@ def _string(fdef: FieldDef, value: Any, api: str) -> Any:
     return value
 
 
-def _option(fdef: FieldDef, value: Any) -> Any:
+def _option(options: list[dict[str, str]], value: Any) -> Any:
     if value is None:
         return None
     if not isinstance(value, dict) or not ({"value", "id"} & value.keys()):
         raise _Invalid("Could not find valid 'id' or 'value' in the Parent Option object.")
-    for opt in fdef.options:
+    for opt in options:
         if "id" in value and str(value["id"]) == opt["id"]:
             return dict(opt)
         if "id" not in value and value.get("value") == opt["value"]:
@@ -182,7 +182,8 @@ def convert(
     if ftype == "string":
         return _string(fdef, value, api)
     if ftype == "option":
-        return _option(fdef, value)
+        # Only the enabled options of the context covering this issue are valid.
+        return _option(store.options_for(fdef, issue), value)
     if ftype == "datetime":
         return _datetime(value)
     if ftype == "date":

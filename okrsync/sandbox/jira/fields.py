@@ -313,7 +313,7 @@ def _custom_spec(fdef: FieldDef, ctx: QueryContext) -> FieldSpec:
         return _date_spec(display, fid, date_only=kind == "date")
     if kind == "string":
         return FieldSpec(display, "text", TEXT_OPS, text=lambda i: adf_text(i.fields.get(fid)))
-    if kind == "option" and fdef.options:
+    if kind == "option":
         known = {str(o.get("value", "")).lower() for o in fdef.options}
         known |= {str(o.get("id", "")) for o in fdef.options}
 

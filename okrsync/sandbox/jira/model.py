@@ -68,6 +68,46 @@ def parse_time(text: str) -> datetime:
 
 
 @dataclass
+class FieldContext:
+    """A custom field context: where the field applies (projects, issue types; empty
+    lists mean all) and, for select fields, its options (``id``, ``value``, ``disabled``).
+    """
+
+    id: str
+    name: str
+    description: str = ""
+    project_ids: list[str] = field(default_factory=list)
+    issue_type_ids: list[str] = field(default_factory=list)
+    options: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def is_global(self) -> bool:
+        """Whether the context applies to every project."""
+        return not self.project_ids
+
+    @property
+    def any_issue_type(self) -> bool:
+        """Whether the context applies to every issue type."""
+        return not self.issue_type_ids
+
+    def applies(self, project_id: str, issue_type_id: str) -> bool:
+        """Whether an issue of this project and type falls under the context."""
+        return (self.is_global or project_id in self.project_ids) and (
+            self.any_issue_type or issue_type_id in self.issue_type_ids
+        )
+
+    def details(self) -> dict[str, Any]:
+        """The ``CustomFieldContext`` JSON."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "isGlobalContext": self.is_global,
+            "isAnyIssueType": self.any_issue_type,
+        }
+
+
+@dataclass
 class FieldDef:
     """One field as ``GET /field`` describes it, plus sandbox-only knowledge."""
 
@@ -80,7 +120,7 @@ class FieldDef:
     orderable: bool = True
     searchable: bool = True
     editable: bool = True  # may appear on an edit screen at all
-    options: list[dict[str, str]] = field(default_factory=list)  # select options
+    contexts: list[FieldContext] = field(default_factory=list)  # custom fields only
     description: str | None = None
 
     @property
@@ -92,6 +132,18 @@ class FieldDef:
     def type(self) -> str:
         """Schema type (``number``, ``string``, ``option``...)."""
         return (self.schema or {}).get("type", "any")
+
+    @property
+    def has_options(self) -> bool:
+        """Whether the field's values are options of its contexts (select, radio)."""
+        return self.custom and self.type == "option"
+
+    @property
+    def options(self) -> list[dict[str, str]]:
+        """Every option of every context (``id`` and ``value``), disabled ones included."""
+        return [
+            {"id": str(o["id"]), "value": str(o["value"])} for c in self.contexts for o in c.options
+        ]
 
     def details(self) -> dict[str, Any]:
         """The ``FieldDetails`` JSON."""
@@ -223,13 +275,13 @@ DEFAULT_STATUSES = [
     StatusDef("10002", "Done", "done"),
 ]
 
-DEFAULT_ISSUE_TYPES: dict[str, tuple[str, int]] = {
-    # name -> (id, hierarchyLevel)
-    "Epic": ("10000", 1),
-    "Story": ("10001", 0),
-    "Task": ("10002", 0),
-    "Bug": ("10004", 0),
-    "Sub-task": ("10003", -1),
+DEFAULT_ISSUE_TYPES: dict[str, tuple[str, int, int, str]] = {
+    # name -> (id, hierarchyLevel, avatarId, description), as a new Jira site has them
+    "Epic": ("10000", 1, 10307, "A big user story that needs to be broken down."),
+    "Story": ("10001", 0, 10315, "Functionality or a feature expressed as a user goal."),
+    "Task": ("10002", 0, 10318, "A small, distinct piece of work."),
+    "Bug": ("10004", 0, 10303, "A problem or error."),
+    "Sub-task": ("10003", -1, 10316, "A small piece of work that's part of a larger task."),
 }
 
 PRIORITIES = [("1", "Highest"), ("2", "High"), ("3", "Medium"), ("4", "Low"), ("5", "Lowest")]

@@ -237,10 +237,10 @@ def editmeta(store: JiraStore, issue: Issue, base: str) -> dict[str, Any]:
                 "key": fdef.id,
                 "operations": _operations(fdef),
             }
-            if fdef.options:
+            if fdef.has_options:
                 meta["allowedValues"] = [
                     {"self": f"{base}/rest/api/2/customFieldOption/{o['id']}", **o}
-                    for o in fdef.options
+                    for o in store.options_for(fdef, issue)
                 ]
             elif fdef.id == "priority":
                 meta["allowedValues"] = [{"id": pid, "name": name} for pid, name in PRIORITIES]

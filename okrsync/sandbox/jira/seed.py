@@ -2,7 +2,8 @@
 
 A seed section is JSON (or YAML) of this shape, every key optional::
 
-    {"fields": [<FieldDetails JSON, plus "options": ["On track", ...] for selects>],
+    {"fields": [<FieldDetails JSON, plus "options": ["On track", {"id": ..., "value": ...,
+                "disabled": false}, ...] for the default context of a select>],
      "projects": [{"key": "PAY", "name": "Payments"}],
      "statuses": [{"name": "Blocked", "category": "indeterminate"}],
      "users": [{"accountId": ..., "name": ..., "displayName": ..., "emailAddress": ...,
@@ -21,6 +22,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from okrsync.sandbox.jira.catalog import DEFAULT_TYPE_AVATAR, issue_type_record
 from okrsync.sandbox.jira.model import (
     CUSTOM_TYPES,
     EPIC_LINK_TYPE,
@@ -56,7 +58,8 @@ DEMO_USERS: list[dict[str, Any]] = [
 ]
 
 
-def _field(raw: Mapping[str, Any]) -> FieldDef:
+def _field(raw: Mapping[str, Any]) -> tuple[FieldDef, list[dict[str, Any]]]:
+    """A field definition and the options of its default context."""
     fid = str(raw["id"])
     custom = bool(raw.get("custom", fid.startswith("customfield_")))
     schema = copy.deepcopy(raw.get("schema"))
@@ -72,9 +75,13 @@ def _field(raw: Mapping[str, Any]) -> FieldDef:
         if isinstance(opt, str):
             opt = {"value": opt}
         options.append(
-            {"id": str(opt.get("id", 10300 + i + 20 * len(fid))), "value": str(opt["value"])}
+            {
+                "id": str(opt.get("id", 10300 + i + 20 * len(fid))),
+                "value": str(opt["value"]),
+                "disabled": bool(opt.get("disabled", False)),
+            }
         )
-    return FieldDef(
+    fdef = FieldDef(
         fid,
         str(raw["name"]),
         custom,
@@ -83,9 +90,9 @@ def _field(raw: Mapping[str, Any]) -> FieldDef:
         navigable=bool(raw.get("navigable", True)),
         orderable=bool(raw.get("orderable", True)),
         searchable=bool(raw.get("searchable", True)),
-        options=options,
         description=raw.get("description"),
     )
+    return fdef, options
 
 
 def _user(raw: Mapping[str, Any]) -> User:
@@ -128,12 +135,13 @@ def _issue(store: JiraStore, raw: Mapping[str, Any], now: str) -> tuple[Issue, s
     itype = dict(fields.get("issuetype") or {"name": "Story"})
     if itype["name"].lower() not in store.issue_types:
         level = int(itype.get("hierarchyLevel", -1 if itype.get("subtask") else 0))
-        store.issue_types[itype["name"].lower()] = {
-            "id": str(itype.get("id", 10100 + len(store.issue_types))),
-            "name": itype["name"],
-            "subtask": level == -1,
-            "hierarchyLevel": level,
-        }
+        store.issue_types[itype["name"].lower()] = issue_type_record(
+            str(itype.get("id", 10100 + len(store.issue_types))),
+            str(itype["name"]),
+            level,
+            int(itype.get("avatarId", DEFAULT_TYPE_AVATAR)),
+            str(itype.get("description") or ""),
+        )
     fields["issuetype"] = store.issue_type_json(itype["name"])
 
     status = dict(fields.get("status") or {"name": "To Do"})
@@ -192,7 +200,7 @@ def load_store(section: Mapping[str, Any] | None, flavour: str) -> JiraStore:
     section = section or {}
     store = JiraStore(flavour)
     for raw_field in section.get("fields") or []:
-        store.add_field(_field(raw_field))
+        store.add_field(*_field(raw_field))
     for project in section.get("projects") or []:
         store.ensure_project(str(project["key"]), project.get("name"), project.get("id"))
     for status in section.get("statuses") or []:
@@ -221,6 +229,8 @@ def load_store(section: Mapping[str, Any] | None, flavour: str) -> JiraStore:
             store.link(key, parent)
     if store.epic_link_field is None and any(store.issue(k).epic for k, _ in links):
         store.add_field(
-            _field({"id": "customfield_10014", "name": "Epic Link", "type": EPIC_LINK_TYPE})
+            *_field({"id": "customfield_10014", "name": "Epic Link", "type": EPIC_LINK_TYPE})
         )
+    kept = copy.deepcopy(dict(section))
+    store.reload = lambda: load_store(kept, flavour)
     return store

@@ -8,7 +8,7 @@ Every method is thread-safe.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,8 @@ class JiraStore(Catalog):
         self._updated: list[tuple[str, str]] | None = None
         self._next_id = 10000
         self._next_comment: int | None = None
+        #: Builds a fresh store from the seed (set by ``seed.load_store``), for ``reset``.
+        self.reload: Callable[[], JiraStore] | None = None
 
     # -- issues: reads --------------------------------------------------------------
 
@@ -252,6 +254,32 @@ class JiraStore(Catalog):
             for child in self.children(issue.key):
                 self._unindex(child)
             self._unindex(issue)
+
+    def update_options(
+        self, field_id: str, context_id: str, changes: Iterable[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Change options of a context (see :meth:`Catalog.update_options`); issues holding
+        a renamed option show its new value, as they refer to it by id."""
+        with self.lock:
+            changed = super().update_options(field_id, context_id, changes)
+            renamed = {o["id"]: o["value"] for o in changed}
+            for issue in self._issues.values():
+                value = issue.fields.get(field_id)
+                if isinstance(value, dict) and str(value.get("id")) in renamed:
+                    value["value"] = renamed[str(value["id"])]
+            return changed
+
+    def reset(self) -> None:
+        """Forget every change: reload the seed the store was built from (its issues,
+        fields, users...). Search caches stay valid, as the data version only grows."""
+        if self.reload is None:
+            raise RuntimeError("this store was not built from a seed and cannot be reset")
+        with self.lock:
+            fresh = self.reload()
+            version = self.version
+            keep = {"lock": self.lock, "clock": self.clock, "reload": self.reload}
+            self.__dict__.update({**fresh.__dict__, **keep})
+            self.version = version + fresh.version + 1
 
     def set_estimate(self, key: str, value: float | None, field: str | None = None) -> Issue:
         """Change the issue's estimate (story points unless ``field`` names another)."""

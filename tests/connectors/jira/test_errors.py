@@ -76,7 +76,8 @@ def test_400_bad_jql_keeps_jiras_words_and_the_query(connector: JiraConnector) -
     error = fetch_error(connector, request)
     assert isinstance(error, QueryError) and not error.retryable
     assert error.message.startswith("Jira rejected the query: ")
-    assert error.message.endswith("(JQL: project = = PAY)")
+    # The JQL as sent, to which Jira's error position refers: sub-tasks are left out.
+    assert error.message.endswith("(JQL: (project = = PAY) AND (issuetype not in (10003)))")
     report = connector.preflight([request.scope], {})
     (problem,) = report.problems
     assert problem.where == "jql scope 'project = = PAY'"
