@@ -33,7 +33,7 @@ from connectors.teambition_read import Lookups, Task, count_scope, extra_fields,
 from connectors.teambition_tasks import (
     TASK_COMMENT,
     TeambitionScope,
-    number,
+    story_points,
     to_item,
 )
 from connectors.teambition_write import read_fields, write_fields
@@ -52,9 +52,9 @@ class TeambitionConnection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     base_url: HttpUrl = HttpUrl("https://open.teambition.com/api")
-    app_id: str
+    app_id: str = Field(min_length=1)
     app_secret: SecretStr
-    tenant_id: str = Field(description="organization id, sent as X-Tenant-Id")
+    tenant_id: str = Field(min_length=1, description="organization id, sent as X-Tenant-Id")
     operator_id: str | None = Field(None, description="user id sent as X-Operator-Id")
     concurrency: int = Field(4, ge=1, le=32)
     timeout: float = Field(30.0, gt=0)
@@ -169,7 +169,7 @@ class TeambitionConnector:
     ) -> WorkItem:
         project = lookups.projects.get(str(task.get("projectId") or ""), {})
         prefix = str(project.get("uniqueIdPrefix") or "") or None
-        values = extra_fields(lookups, task, names, number(task.get("storyPoint")))
+        values = extra_fields(lookups, task, names, story_points(task.get("storyPoint")))
         return to_item(task, prefix=prefix, fields=values, children_of=children_of)
 
     def count(self, scopes: Sequence[Scope]) -> dict[Scope, int | ConnectorError]:

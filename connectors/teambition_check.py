@@ -8,11 +8,13 @@ from connectors.base import AuthError, ConnectorError, PreflightReport, Problem,
 from connectors.teambition_read import Lookups, count_scope
 from connectors.teambition_tasks import (
     PROJECT_QUERY,
+    SPRINT_SEARCH,
+    TAG_SEARCH,
     TeambitionScope,
     describe_scope,
     find_field,
 )
-from mappings.schema import TeambitionParentScope
+from mappings.schema import TeambitionParentScope, TeambitionSprintScope, TeambitionTagsScope
 
 WRITABLE_TYPES = ("text", "number", "date", "dropDown")
 
@@ -80,7 +82,45 @@ def _check_scope(
             else ""
         )
         return [Problem(where, exc.message, fix)]
+    if isinstance(scope, TeambitionTagsScope | TeambitionSprintScope):
+        return _check_ids(lookups, scope, report)
     return []
+
+
+def _check_ids(
+    lookups: Lookups, scope: TeambitionTagsScope | TeambitionSprintScope, report: PreflightReport
+) -> list[Problem]:
+    """Tag or sprint ids the project does not have: such a scope would silently be empty."""
+    where = describe_scope(scope)
+    if isinstance(scope, TeambitionTagsScope):
+        kind, template, param, wanted = "tag", TAG_SEARCH, "tagIds", list(scope.tags)
+    else:
+        kind, template, param, wanted = "sprint", SPRINT_SEARCH, "sprintIds", [scope.sprint]
+    try:
+        found, _ = lookups.http.collect(
+            template,
+            path={"projectId": scope.project},
+            params={param: ",".join(wanted)},
+            what=f"{kind}s of project '{scope.project}'",
+        )
+    except ConnectorError as exc:
+        # Listing tags or sprints may need a permission reading tasks does not; the count
+        # above already proved the scope readable.
+        report.info[f"{where} ({kind} ids)"] = f"not checked: {exc.message}"
+        return []
+    known = {str(item.get("id")) for item in found if isinstance(item, Mapping)}
+    missing = [i for i in wanted if i not in known]
+    if not missing:
+        return []
+    project = lookups.project_name(scope.project)
+    names = ", ".join(f"'{i}'" for i in missing)
+    return [
+        Problem(
+            where,
+            f"Teambition project {project} has no {kind} {names}: the scope would stay empty",
+            f"check the {kind} id{'s' if len(missing) > 1 else ''} in the mapping",
+        )
+    ]
 
 
 def _check_target(lookups: Lookups, target: str, names: Sequence[str]) -> list[Problem]:

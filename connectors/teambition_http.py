@@ -110,18 +110,26 @@ class EndpointPacer:
 
 
 class _EnvelopeError(Exception):
-    """HTTP 2xx whose envelope ``code`` is not 200 (retried when the code says 429/5xx)."""
+    """HTTP 2xx whose envelope ``code`` is not 200 (retried when the code says 429/5xx).
 
-    def __init__(self, code: int, message: str, response: httpx.Response) -> None:
-        super().__init__(f"envelope code {code}")
-        self.code = code
+    ``code`` is the envelope's code when it reads as an HTTP status (100-599), else 0:
+    a code of Teambition's own (text, or a long number) is a refusal, not an outage.
+    ``raw`` is the code as sent, for messages.
+    """
+
+    def __init__(self, raw: object, message: str, response: httpx.Response) -> None:
+        super().__init__(f"envelope code {raw}")
+        text = str(raw).strip()
+        self.raw = text
+        self.code = int(text) if text.isdigit() and 100 <= int(text) <= 599 else 0
         self.message = message
         self.response = response
 
 
 def _adapter(outcome: object) -> Failure | None:
     if isinstance(outcome, _EnvelopeError):
-        return Failure(status=outcome.code, host=outcome.response.request.url.netloc.decode())
+        status = outcome.code or 400  # an unknown code: fatal, never retried
+        return Failure(status=status, host=outcome.response.request.url.netloc.decode())
     return failure_of(outcome)
 
 
@@ -213,9 +221,8 @@ class TeambitionHttp:
                 return response
             body = self._json(response, what)
             code = body.get("code", 200)
-            if str(code) != "200":
-                status = int(code) if str(code).isdigit() else 500
-                raise _EnvelopeError(status, str(body.get("errorMessage") or ""), response)
+            if str(code).strip() != "200":
+                raise _EnvelopeError(code, str(body.get("errorMessage") or ""), response)
             return body
 
         try:
@@ -242,11 +249,11 @@ class TeambitionHttp:
             ) from None
         except _EnvelopeError as exc:
             raise self._error(
-                method, exc.code, exc.message, what, tql, attempts, http=200
+                method, exc.code, exc.message, what, tql, attempts, envelope=exc.raw
             ) from None
         if isinstance(outcome, httpx.Response):
             raise self._error(
-                method, outcome.status_code, _message_of(outcome), what, tql, attempts, http=None
+                method, outcome.status_code, _message_of(outcome), what, tql, attempts
             )
         return outcome
 
@@ -272,12 +279,12 @@ class TeambitionHttp:
         tql: str | None,
         attempts: int,
         *,
-        http: int | None,
+        envelope: str | None = None,
     ) -> ConnectorError:
-        """The user-facing error for a failed call (``http`` set: the code came in the body
-        of an HTTP 200 answer)."""
+        """The user-facing error for a failed call (``envelope`` set: the error code came
+        in the body of an HTTP 2xx answer; ``status`` is then 0 when it is no HTTP status)."""
         said = f"Teambition said: {message}" if message else "no message"
-        code = f"HTTP {status}" if http is None else f"HTTP 200 with envelope code {status}"
+        code = f"HTTP {status}" if envelope is None else f"HTTP 200 with envelope code {envelope}"
         doing = "reading" if method == "GET" else "writing"
         conn = f"connection '{self.name}'"
         if status == 401:
@@ -309,7 +316,7 @@ class TeambitionHttp:
             return QueryError(
                 f"Teambition rejected the TQL {tql!r} for {conn}: {message}", status=400
             )
-        if status == 429 or status >= 500:
+        if status == 429 or 500 <= status <= 599:
             tries = f" after {attempts} attempt{'s' if attempts != 1 else ''}"
             kind = "is rate limiting requests" if status == 429 else "is failing"
             return ConnectorError(
@@ -321,7 +328,7 @@ class TeambitionHttp:
         return ConnectorError(
             f"Teambition refused {doing} {what or 'data'} for {conn} ({code}): "
             f"{message or 'no message'}",
-            status=status,
+            status=status or None,
         )
 
     # ------------------------------------------------------------------ listings
@@ -339,7 +346,8 @@ class TeambitionHttp:
         """Every page of a listing, following ``nextPageToken`` to the end.
 
         Refuses to loop on a token the server already gave (a broken cursor would
-        otherwise page forever).
+        otherwise page forever), and ends at a page without results even if it carries a
+        token (nothing more can come of following it).
         """
         size = page_size or self.settings.page_size
         token = ""
@@ -351,7 +359,7 @@ class TeambitionHttp:
             body = self.call("GET", template, path=path, params=query, what=what, tql=tql)
             yield body
             token = str(body.get("nextPageToken") or "")
-            if not token:
+            if not token or not body.get("result"):
                 return
             if token in seen:
                 raise ConnectorError(

@@ -26,6 +26,7 @@ from connectors.teambition_tasks import (
     cf_values,
     describe_scope,
     find_field,
+    flag,
     is_story_points,
     number,
     parse_time,
@@ -150,7 +151,17 @@ def read_scope(
         what=f"project '{scope.project}'",
         tql=tql,
     )
-    return [dict(t) for t in tasks if isinstance(t, Mapping)], (size if since is None else None)
+    return _unique(tasks), (size if since is None else None)
+
+
+def _unique(tasks: Iterable[Any]) -> list[Task]:
+    """Tasks with an id, each once: a task moved while the listing was paged may show up
+    on two pages, and must not count twice."""
+    seen: dict[str, Task] = {}
+    for task in tasks:
+        if isinstance(task, Mapping) and task.get("id"):
+            seen.setdefault(str(task["id"]), dict(task))
+    return list(seen.values())
 
 
 def count_scope(lookups: Lookups, scope: TeambitionScope) -> int:
@@ -178,9 +189,10 @@ def _subtasks(lookups: Lookups, parent: str) -> list[Task]:
     body = lookups.http.call(
         "GET", TASK_QUERY, params={"parentTaskId": parent}, what=f"sub-tasks of task '{parent}'"
     )
-    tasks = [dict(t) for t in body.get("result") or [] if isinstance(t, Mapping)]
-    tasks = [t for t in tasks if t.get("id") and t.get("id") != parent]
-    if not tasks and parent not in lookups.tasks([parent]):
+    listed = [t for t in _unique(body.get("result") or []) if t["id"] != parent]
+    # Archived tasks sit in the recycle bin: project scopes leave them out, so must this.
+    tasks = [t for t in listed if not flag(t.get("isArchived"))]
+    if not listed and parent not in lookups.tasks([parent]):
         # The listing is empty both for a task without sub-tasks and for no task at all;
         # the second must not read as an empty scope.
         raise NotFoundError(

@@ -8,7 +8,10 @@ status categories of its own):
 - ``status_category``: ``done`` when ``isDone``; ``in_progress`` when ``progress`` (0-100)
   is above 0; else ``todo``. ``status`` is the matching word ("Done", "In Progress",
   "To Do"), since the workflow status names are not part of the task object;
-- ``estimate``: ``storyPoint`` (a string) as a number, ``""`` or unparsable -> None;
+- ``status_category`` comes from ``isDone`` (a bool; the strings ``"true"``/``"false"``
+  are read as such, never as "any non-empty string is done");
+- ``estimate``: ``storyPoint`` (a string, surrounding blanks ignored) as a number; ``""``,
+  unparsable, negative or non-finite -> None (unestimated);
 - ``is_subtask``: the task has a ``parentTaskId`` -- except the tasks a
   ``teambition_parent`` scope reads: the direct children of the scope's task are its
   units of work, as stories are an epic's (Jira's epic children are not sub-tasks
@@ -44,6 +47,8 @@ TASK_QUERY = "/v3/task/query"
 PROJECT_QUERY = "/v3/project/query"
 CUSTOMFIELD_SEARCH = "/v3/project/{projectId}/customfield/search"
 CUSTOMFIELD_UPDATE = "/v3/task/{taskId}/customfield/update"
+TAG_SEARCH = "/v3/project/{projectId}/tag/search"
+SPRINT_SEARCH = "/v3/project/{projectId}/sprint/search"
 TASK_COMMENT = "/v3/task/{taskId}/comment"
 
 # Names under which a mapping may mean Teambition's built-in story points (``storyPoint``)
@@ -152,6 +157,19 @@ def number(raw: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def story_points(raw: Any) -> float | None:
+    """A task's ``storyPoint`` as an estimate: None when empty, unparsable or negative."""
+    value = number(raw.strip() if isinstance(raw, str) else raw)
+    return value if value is not None and value >= 0 else None
+
+
+def flag(raw: Any) -> bool:
+    """A task's boolean attribute (``isDone``, ``isArchived``); ``"false"`` stays false."""
+    if isinstance(raw, str):
+        return raw.strip().lower() in ("true", "1")
+    return raw is True or (isinstance(raw, int) and raw == 1)
+
+
 def task_key(task: Mapping[str, Any], prefix: str | None) -> str:
     """The short id people see: ``MOB-12`` with a project prefix, ``#12`` without."""
     unique = task.get("uniqueId")
@@ -180,7 +198,7 @@ def to_item(
     ``children_of``: the task read by a ``teambition_parent`` scope, whose direct
     children are not marked as sub-tasks.
     """
-    done = bool(task.get("isDone"))
+    done = flag(task.get("isDone"))
     progress = number(task.get("progress")) or 0.0
     if done:
         category, status = StatusCategory.DONE, "Done"
@@ -199,7 +217,7 @@ def to_item(
         parent_id=parent,
         status=status,
         status_category=category,
-        estimate=number(task.get("storyPoint")),
+        estimate=story_points(task.get("storyPoint")),
         updated=parse_time(task.get("updated")),
         labels=tuple(str(t) for t in task.get("tagIds") or ()),
         project=str(task.get("projectId") or ""),
@@ -290,7 +308,8 @@ def encode_value(field: FieldDef, value: float | str | datetime | None) -> list[
         return [{"id": "", "title": format_time(value), "metaString": ""}]
     if field.type == "text":
         text = format_time(value) if isinstance(value, datetime) else _text(value)
-        return [{"id": "", "title": text, "metaString": ""}]
+        # Teambition shows an empty text field and one holding "" alike: write a clear.
+        return [{"id": "", "title": text, "metaString": ""}] if text else []
     raise FieldNotEditableError(
         f"Teambition custom field '{field.name}' has type '{field.type}', which okrsync "
         "does not write (use a text, number, date or dropDown field)"
@@ -302,12 +321,22 @@ def _text(value: float | str) -> str:
 
 
 def same_value(field: FieldDef, current: object, desired: float | str | datetime | None) -> bool:
-    """Whether writing ``desired`` would leave the field as it is."""
+    """Whether writing ``desired`` would leave the field as it is.
+
+    Numbers compare as the text written (four decimals), so a value that rounds to what
+    is stored is never written again; "" in a text field is the same as no value.
+    """
+    if field.type == "text" and desired == "":
+        desired = None
     if desired is None or current is None:
         return desired is None and current is None
     if field.type == "number":
         wanted = number(desired) if not isinstance(desired, datetime) else None
-        return isinstance(current, float) and wanted is not None and abs(current - wanted) < 5e-5
+        return (
+            isinstance(current, float)
+            and wanted is not None
+            and format_number(current) == format_number(wanted)
+        )
     if isinstance(desired, datetime) or isinstance(current, datetime):
         if isinstance(desired, datetime) and isinstance(current, datetime):
             return format_time(current) == format_time(desired)

@@ -29,6 +29,7 @@ def test_a_token_issued_at_the_top_of_the_hour_is_accepted(api: Api) -> None:
     ("token", "reason"),
     [
         (app_token(iat=time.time() - 7200, exp=time.time() - 3240), "expired"),
+        (app_token(iat=time.time() - 600, exp=time.time() - 120), "expired"),
         (app_token(secret="wrong-secret"), "signature"),
         (app_token(app_id="someone-else"), "unknown app"),
         (app_token(iat=time.time() - 7200, exp=time.time() + 600), "more than an hour ago"),

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from werkzeug.test import Client
+
 from okrsync.sandbox.server import start_teambition
-from okrsync.sandbox.teambition.demo import generated
-from tests.sandbox_teambition.conftest import PROJECT, Api
+from okrsync.sandbox.teambition import TeambitionStore
+from okrsync.sandbox.teambition.app import TeambitionApp
+from okrsync.sandbox.teambition.demo import demo_section, generated
+from tests.sandbox_teambition.conftest import PROJECT, Api, headers
 
 TASKS = f"/v3/project/{PROJECT}/task/query"
 DEMO_OPEN_TASKS = 25  # the demo's 26 tasks minus the archived one
@@ -136,3 +142,29 @@ def test_a_generated_data_set_pages_through_thousands_of_tasks() -> None:
         api.http.close()
     finally:
         server.stop()
+
+
+def test_queries_that_once_crashed_the_parser_get_a_400_envelope(api: Api) -> None:
+    for text in (
+        "(" * 3000 + "isDone = true" + ")" * 3000,
+        "updated > startOf(w, -99999999y)",
+    ):
+        status, body = api.get(TASKS, q=text)
+        assert (status, body["code"]) == (400, 400), body
+        assert body["errorMessage"].startswith("TQL error at position ")
+
+
+def test_an_unexpected_failure_still_answers_with_the_envelope() -> None:
+    """A bug in a handler is a 500 with the envelope, not an HTML page."""
+
+    class BrokenStore(TeambitionStore):
+        def list_projects(self, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+            raise KeyError("broken")
+
+    client = Client(TeambitionApp(BrokenStore(demo_section())))
+    response = client.get("/api/v3/project/query", headers=headers())
+    assert response.status_code == 500
+    assert response.json is not None
+    assert response.json["code"] == 500 and response.json["result"] is None
+    assert response.json["errorMessage"] == "internal error: KeyError"
+    assert response.json["requestId"]

@@ -7,7 +7,11 @@ path parameter, and ``ignore_operation_servers=True`` keeps it off the productio
 
 from __future__ import annotations
 
+from importlib import metadata
+
+import jwt as pyjwt
 import pytest
+from teambition_oapi_sdk import api_client as api_client_module
 from teambition_oapi_sdk.api.project_api import ProjectApi
 from teambition_oapi_sdk.api.task_api import TaskApi
 from teambition_oapi_sdk.api_client import ApiClient
@@ -125,3 +129,50 @@ def test_sdk_sees_401_for_a_wrong_secret(server: SandboxServer) -> None:
         projects.query_projects_v3(x_tenant_id=TENANT)
     assert failure.value.status == 401
     assert "signature" in (failure.value.body or "")
+
+
+def test_each_workaround_is_needed(server: SandboxServer) -> None:
+    """Without the workarounds the client fails as documented, so the tests above
+    exercise them rather than a client that happens to work as shipped."""
+    # 1. PyJWT: the client signs its app token with it but does not declare it.
+    declared = metadata.requires("teambition-oapi-sdk") or []
+    assert not [r for r in declared if r.lower().startswith("pyjwt")]
+    assert api_client_module.jwt is pyjwt
+    token = api_client_module.sign_app_token(_client(server).configuration)
+    claims = pyjwt.decode(token, SECRET, algorithms=["HS256"])
+    assert claims["_appId"] == APP_ID
+    assert claims["iat"] % 3600 == 0  # rounded down to the hour: the sandbox must accept it
+
+    # 2. Without safe_chars_for_path_param every call with a path parameter raises.
+    shipped = Configuration(
+        app_id=APP_ID, app_secret=SECRET, host=server.url, ignore_operation_servers=True
+    )
+    with pytest.raises(AttributeError, match="safe_chars_for_path_param"):
+        ProjectApi(ApiClient(shipped)).search_project_tasks_v3(PROJECT, x_tenant_id=TENANT)
+
+    # 3. Without ignore_operation_servers each operation goes to the production host.
+    # (Only the request is built here: nothing is sent.)
+    production = Configuration(app_id=APP_ID, app_secret=SECRET, host=server.url)
+    production.safe_chars_for_path_param = ""  # type: ignore[attr-defined]
+    for configuration, host in (
+        (production, "https://open.teambition.com/api"),
+        (
+            _client(server).configuration,
+            server.url,
+        ),
+    ):
+        method, url, *_ = ProjectApi(ApiClient(configuration))._search_project_tasks_v3_serialize(
+            project_id=PROJECT,
+            x_operator_id=None,
+            x_tenant_id=TENANT,
+            q=None,
+            include_archived=None,
+            page_token=None,
+            page_size=None,
+            _request_auth=None,
+            _content_type=None,
+            _headers=None,
+            _host_index=0,
+        )
+        assert (method, url) == ("GET", f"{host}/v3/project/{PROJECT}/task/query")
+    assert server.log.entries() == []

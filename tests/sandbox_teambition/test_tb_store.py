@@ -7,6 +7,7 @@ import pytest
 from okrsync.sandbox.server import SandboxServer
 from okrsync.sandbox.teambition import TeambitionStore, demo_section, generated
 from okrsync.sandbox.teambition.store import NotFound, RecordError
+from okrsync.sandbox.teambition.tql import parse
 from tests.sandbox_teambition.conftest import PROJECT, Api
 
 TASKS = f"/v3/project/{PROJECT}/task/query"
@@ -96,3 +97,18 @@ def test_generated_data_is_deterministic_and_sized() -> None:
     assert len(first["tasks"]) == 12_000 and len(first["projects"]) == 3
     store = TeambitionStore(first)
     assert len(store.tasks) == 12_000
+
+
+def test_tag_and_sprint_lists_are_answered_from_the_indexes() -> None:
+    """``tagId IN (...)`` (how tag scopes ask) narrows the candidates like ``tagId =`` does,
+    so a tag scope over a large set does not scan every task of the project."""
+    store = TeambitionStore(generated(12_000))
+    query = parse("tagId IN ('tb-tag-gen-3', 'tb-tag-gen-4') AND isDone = false")
+    candidates = store._candidates("tb-org-demo", query, "tb-proj-gen-1")
+    assert len(candidates) == 1000  # 2 of 10 tags in a project of 5,000
+    ids = store.search("tb-org-demo", query, project_id="tb-proj-gen-1")
+    tasks = [store.tasks[i] for i in ids]
+    assert tasks and all(not t["isDone"] for t in tasks)
+    assert {t["tagIds"][0] for t in tasks} == {"tb-tag-gen-3", "tb-tag-gen-4"}
+    sprints = parse("sprintId IN ('tb-sprint-gen-0')")
+    assert len(store._candidates("tb-org-demo", sprints, "tb-proj-gen-1")) < 1000

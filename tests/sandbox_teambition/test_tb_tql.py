@@ -32,9 +32,32 @@ def _task(task_id: str, **fields: Any) -> dict[str, Any]:
 
 
 TASKS = [
-    _task("a", isDone=True, storyPoint="3", tagIds=["t1"], executorId="u1", priority=2),
-    _task("b", storyPoint="5", tagIds=["t1", "t2"], sprintId="s1", content="Fix Login crash"),
-    _task("c", storyPoint="", executorId="u2", updated="2026-11-20T10:00:00.000Z"),
+    _task(
+        "a",
+        isDone=True,
+        storyPoint="3",
+        tagIds=["t1"],
+        executorId="u1",
+        priority=2,
+        stageId="st1",
+        created="2026-10-01T00:00:00.000Z",
+    ),
+    _task(
+        "b",
+        storyPoint="5",
+        tagIds=["t1", "t2"],
+        sprintId="s1",
+        content="Fix Login crash",
+        tfsId="tfs-doing",
+        parentTaskId="a",
+    ),
+    _task(
+        "c",
+        storyPoint="",
+        executorId="u2",
+        updated="2026-11-20T10:00:00.000Z",
+        dueDate="2026-11-30T00:00:00.000Z",
+    ),
     _task(
         "d",
         isDone=True,
@@ -79,6 +102,19 @@ def matching(text: str, operator: str | None = None) -> list[str]:
         ("cf:cf1 = null", ["a", "b", "c"]),
         ("NOT isDone = true AND storyPoint > 0", ["b"]),
         ("executorId = me()", ["a"]),
+        ("stageId = 'st1'", ["a"]),
+        ("tfsId IN ('tfs-doing', 'tfs-x')", ["b"]),
+        ("parentTaskId = 'a'", ["b"]),
+        ("parentTaskId = null", ["a", "c", "d"]),
+        ("dueDate <= '2026-11-30'", ["c"]),
+        ("dueDate > endOf(w)", ["c"]),
+        ("created < '2026-10-02'", ["a"]),
+        ("priority != 2", ["b", "c", "d"]),
+        ("storyPoint <= 3", ["a"]),
+        ("updated >= '2026-11-25T18:00:00+08:00'", ["d"]),
+        ("updated > '2026-11-25T18:00:00+08:00'", []),
+        ("(tagId = 't2' OR isDone = true) AND storyPoint != 8", ["a", "b"]),
+        ("cf:cf1 ~ '4'", ["d"]),
     ],
 )
 def test_supported_forms_match_the_right_tasks(text: str, expected: list[str]) -> None:
@@ -127,6 +163,8 @@ def test_order_by_several_keys_puts_missing_values_last() -> None:
         ("isDone = true ORDER updated", 21, "expected BY"),
         ("startOf(d) = 1", 8, "expected an operator"),
         ("updated > startOf(q)", 11, "startOf() takes a unit"),
+        ("(" * 100 + "isDone = true" + ")" * 100, 65, "nested deeper than 64 levels"),
+        ("NOT " * 70 + "isDone = true", 257, "nested deeper than 64 levels"),
     ],
 )
 def test_syntax_errors_name_the_position(text: str, position: int, reason: str) -> None:
@@ -148,6 +186,8 @@ def test_syntax_errors_name_the_position(text: str, position: int, reason: str) 
         ("tagId ~ 'x'", 1, "operator ~ is not supported on tagId"),
         ("executorId = me()", 14, "me() needs the X-Operator-Id header"),
         ("ORDER BY tagId", 10, "cannot order by 'tagId'"),
+        ("updated > startOf(w, -99999999y)", 11, "offset -99999999y is out of range"),
+        ("updated > endOf(d, 999999999d)", 11, "offset 999999999d is out of range"),
     ],
 )
 def test_meaning_errors_name_the_position(text: str, position: int, reason: str) -> None:

@@ -21,6 +21,7 @@ Protocol decisions where Teambition's documentation is silent:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -45,6 +46,8 @@ from okrsync.sandbox.teambition.tql import TqlError
 from okrsync.sandbox.teambition.views import VIEWS, Caller
 
 __all__ = ["API_PREFIX", "TeambitionApp", "create_app"]
+
+log = logging.getLogger(__name__)
 
 API_PREFIX = "/api"
 _TASK_WRITE = re.compile(rf"^{API_PREFIX}/v3/task/([^/]+)/")
@@ -99,6 +102,10 @@ class TeambitionApp:
             return json_response(envelope(None, code=404, message=str(exc)), 404)
         except (RecordError, TqlError) as exc:
             return json_response(envelope(None, code=400, message=str(exc)), 400)
+        except Exception as exc:  # a sandbox bug still answers in the envelope
+            log.exception("teambition sandbox: %s %s failed", request.method, request.path)
+            message = f"internal error: {type(exc).__name__}"
+            return json_response(envelope(None, code=500, message=message), 500)
 
     def authenticate(self, request: Request) -> Caller:
         """Check the app token, the tenant and the operator headers."""

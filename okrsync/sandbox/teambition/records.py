@@ -68,7 +68,10 @@ def normalize_task(raw: Record, default_time: str) -> Record:
     task["isArchived"] = bool(task.get("isArchived"))
     if task["isDone"] and not task["accomplishTime"]:
         task["accomplishTime"] = task["updated"]
-    task["storyPoint"] = story_point_text(task.get("storyPoint"))
+    points = task.get("storyPoint")
+    # A string is kept as given (Teambition stores text: "", "0.5", even "?"); only the
+    # Open API's storyPoint update insists on a number.
+    task["storyPoint"] = points if isinstance(points, str) else story_point_text(points)
     task["priority"] = int(task.get("priority") or 0)
     task["progress"] = int(task.get("progress") or (100 if task["isDone"] else 0))
     task["pos"] = int(task.get("pos") or 0)

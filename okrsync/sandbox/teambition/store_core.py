@@ -329,7 +329,7 @@ class StoreCore:
         return result
 
     def _index_lookup(self, term: tql.Node) -> set[str] | None:
-        if not isinstance(term, tql.Compare) or not isinstance(term.value, str):
+        if not isinstance(term, tql.Compare):
             return None
         index = {
             "tagId": self._by_tag,
@@ -337,6 +337,14 @@ class StoreCore:
             "parentTaskId": self._by_parent,
             "projectId": self._by_project,
         }.get(term.field)
+        if index is not None and term.op == "IN" and all(isinstance(v, str) for v in term.value):
+            # ``tagId IN (...)`` is how tag scopes are asked for: the union of the tags' sets
+            found: set[str] = set()
+            for value in term.value:
+                found |= index.get(value, set())
+            return found
+        if not isinstance(term.value, str):
+            return None
         if index is not None and term.op == "=":
             return set(index.get(term.value, ()))
         if term.field == "updated" and term.op in (">", ">="):

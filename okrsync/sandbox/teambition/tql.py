@@ -106,6 +106,8 @@ class Query:
     order: tuple[tuple[str, bool, int], ...]  # (field, descending, position)
 
 
+#: Deepest nesting of parentheses and NOT accepted (deeper is refused, not a crash).
+MAX_DEPTH = 64
 KEYWORDS = {"AND", "OR", "NOT", "IN", "ORDER", "BY", "ASC", "DESC", "TRUE", "FALSE", "NULL"}
 FUNCTIONS = {"me": 0, "now": 0, "startof": 2, "endof": 2}
 UNITS = {"d", "w", "M", "y"}
@@ -165,6 +167,7 @@ class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
         self.index = 0
+        self.depth = 0
 
     @property
     def current(self) -> Token:
@@ -230,14 +233,18 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def unary(self) -> Node:
-        if self.is_keyword("NOT"):
-            self.advance()
-            return Not(self.unary())
-        if self.current.kind == "LPAREN":
-            self.advance()
-            node = self.expr()
-            self.expect("RPAREN", "')'")
-            return node
+        if self.is_keyword("NOT") or self.current.kind == "LPAREN":
+            if self.depth >= MAX_DEPTH:
+                self.fail(f"nested deeper than {MAX_DEPTH} levels")
+            self.depth += 1
+            try:
+                if self.advance().kind != "LPAREN":
+                    return Not(self.unary())
+                node = self.expr()
+                self.expect("RPAREN", "')'")
+                return node
+            finally:
+                self.depth -= 1
         return self.comparison()
 
     def field_name(self) -> str:

@@ -187,12 +187,15 @@ class _Context:
         if kind not in ("date", "cf"):
             raise TqlError(f"{func.name}() gives a time; {compare.field} is not one", func.pos)
         moment = self.now
-        if len(func.args) == 2:
-            moment = _shift(moment, func.args[1])
-        if func.name == "startof":
-            moment = _start_of(moment, func.args[0])
-        elif func.name == "endof":
-            moment = _end_of(moment, func.args[0])
+        try:
+            if len(func.args) == 2:
+                moment = _shift(moment, func.args[1])
+            if func.name == "startof":
+                moment = _start_of(moment, func.args[0])
+            elif func.name == "endof":
+                moment = _end_of(moment, func.args[0])
+        except (OverflowError, ValueError):
+            raise TqlError(f"offset {func.args[-1]} is out of range", func.pos) from None
         return format_time(moment)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 
+import httpx
 import pytest
 
 from connectors.base import (
@@ -15,6 +16,7 @@ from connectors.base import (
     NotFoundError,
     QueryError,
 )
+from connectors.retry import RetryPolicy
 from connectors.teambition import TeambitionConnector
 from mappings.schema import TeambitionTagsScope, TeambitionTqlScope
 from okrsync.sandbox.server import SandboxServer
@@ -26,6 +28,7 @@ from tests.connectors.teambition.conftest import (
     MakeConnector,
     Recorder,
     api_entries,
+    settings_for,
 )
 
 TAG = TeambitionTagsScope(kind="teambition_tags", project=PROJECT, tags=("tb-tag-okr",))
@@ -260,3 +263,89 @@ def test_envelope_permission_error_points_at_permissions(
     assert isinstance(error, AuthError)
     assert "(HTTP 403): check the app's permissions in organization 'tb-org-demo'" in error.message
     assert error.message.endswith("(Teambition said: no permission to read tasks)")
+
+
+def test_an_empty_page_ends_a_listing_even_with_a_next_token() -> None:
+    """A server that keeps handing out fresh tokens for empty pages must not be followed."""
+    calls: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        n = len(calls)
+        tasks = [{"id": "t1", "projectId": "p", "content": "x", "isDone": True}] if n == 1 else []
+        body = {"code": 200, "result": tasks, "nextPageToken": f"page-{n}", "totalSize": 1}
+        return httpx.Response(200, json=body)
+
+    connector = TeambitionConnector(
+        "main",
+        settings_for("http://tb.invalid/api"),
+        RetryPolicy(FAST_RETRY),
+        transport=httpx.MockTransport(answer),
+    )
+    try:
+        request = FetchRequest(TeambitionTqlScope(kind="teambition_tql", project="p"))
+        result = connector.fetch([request])[request]
+    finally:
+        connector.close()
+    assert isinstance(result, FetchResult), result
+    assert [i.id for i in result.items] == ["t1"]
+    assert len([c for c in calls if c.url.path.endswith("/task/query")]) == 2
+
+
+@pytest.mark.parametrize("code", ["InvalidParameter", 40013])
+def test_an_envelope_code_of_teambition_s_own_is_a_refusal_not_an_outage(
+    connector: TeambitionConnector, tb: SandboxServer, code: object
+) -> None:
+    tb.data.fail_in_envelope(code=code, message="tagId is invalid", count=1)
+    error = _error(connector)
+    assert not error.retryable
+    assert error.message == (
+        "Teambition refused reading project 'tb-proj-mobile' for connection 'main' "
+        f"(HTTP 200 with envelope code {code}): tagId is invalid"
+    )
+    assert _statuses(tb) == [200]  # sent once: retrying cannot help
+
+
+def test_default_pacing_stays_under_teambition_s_40_per_second(
+    make_connector: MakeConnector, tb: SandboxServer
+) -> None:
+    """Eight threads counting 60 scopes with default settings meet no 429 from the
+    sandbox's own quota of 40 requests per second per endpoint."""
+    tb.data.quota.configure(40, 1)
+    scopes = [
+        TeambitionTqlScope(kind="teambition_tql", project=PROJECT, tql=f"uniqueId = {n}")
+        for n in range(1, 61)
+    ]
+    counts = make_connector(concurrency=8).count(scopes)
+    assert all(isinstance(v, int) for v in counts.values()), counts
+    assert _statuses(tb) == [200] * 60
+
+
+def test_a_task_seen_on_two_pages_counts_once_and_one_without_id_is_skipped() -> None:
+    """Paging while people edit can repeat a task on the next page."""
+    pages = {
+        "": ([{"id": "t1"}, {"id": "t2"}], "p2"),
+        "p2": ([{"id": "t2"}, {"content": "no id"}, {"id": "t3"}], ""),
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/task/query"):  # the project look-up
+            return httpx.Response(200, json={"code": 200, "result": [], "nextPageToken": ""})
+        tasks, token = pages[request.url.params.get("pageToken", "")]
+        full = [{"projectId": "p", "content": "x", "isDone": False, **t} for t in tasks]
+        body = {"code": 200, "result": full, "nextPageToken": token, "totalSize": 3}
+        return httpx.Response(200, json=body)
+
+    connector = TeambitionConnector(
+        "main",
+        settings_for("http://tb.invalid/api"),
+        RetryPolicy(FAST_RETRY),
+        transport=httpx.MockTransport(answer),
+    )
+    try:
+        request = FetchRequest(TeambitionTqlScope(kind="teambition_tql", project="p"))
+        result = connector.fetch([request])[request]
+    finally:
+        connector.close()
+    assert isinstance(result, FetchResult), result
+    assert [i.id for i in result.items] == ["t1", "t2", "t3"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import httpx
 import pytest
@@ -248,3 +248,31 @@ def test_a_repeated_page_token_stops_the_listing() -> None:
     assert isinstance(answer_, ConnectorError)
     assert "repeated a page token" in answer_.message
     assert len([c for c in calls if c.url.path.endswith("/task/query")]) == 2
+
+
+def test_archived_sub_tasks_are_left_out_like_in_project_scopes(
+    connector: TeambitionConnector, tb: SandboxServer
+) -> None:
+    tb.data.archive_task("tb-task-onboarding-6")
+    result = _result(connector, FetchRequest(PARENT))
+    assert sorted(i.id for i in result.items) == [f"tb-task-onboarding-{n}" for n in range(1, 6)]
+    assert result.total == 5
+    assert connector.count([PARENT]) == {PARENT: 5}
+    by_tql = TeambitionTqlScope(
+        kind="teambition_tql", project=PROJECT, tql="parentTaskId = 'tb-task-onboarding'"
+    )
+    assert connector.count([by_tql]) == {by_tql: 5}
+
+
+def test_since_in_another_time_zone_means_the_same_moment(
+    connector: TeambitionConnector, tb: SandboxServer
+) -> None:
+    full = _result(connector, FetchRequest(SPRINT)).items
+    mark = max(i.updated for i in full if i.updated is not None) + timedelta(milliseconds=1)
+    tb.data.set_story_point("tb-task-sprint42-2", "3")
+    in_utc = _result(connector, FetchRequest(SPRINT, since=mark)).items
+    shanghai = mark.astimezone(timezone(timedelta(hours=8)))
+    in_shanghai = _result(connector, FetchRequest(SPRINT, since=shanghai)).items
+    naive_utc = _result(connector, FetchRequest(SPRINT, since=mark.replace(tzinfo=None))).items
+    assert [i.id for i in in_utc] == ["tb-task-sprint42-2"]
+    assert [i.id for i in in_shanghai] == [i.id for i in naive_utc] == ["tb-task-sprint42-2"]

@@ -227,3 +227,39 @@ def test_a_time_written_to_a_text_field_is_written_once(
     assert connector.write_fields([write]) == {write: None}
     assert _stored(tb, HOME, "cf-okr-summary")[0]["title"] == "2026-11-27T10:30:00.000Z"
     assert len(_posts(tb)) == 1
+
+
+def test_preflight_names_tags_and_sprints_the_project_lacks(
+    connector: TeambitionConnector,
+) -> None:
+    scopes: list[Scope] = [
+        TeambitionTagsScope(
+            kind="teambition_tags", project=PROJECT, tags=("tb-tag-okr", "tb-tag-gone")
+        ),
+        TeambitionSprintScope(kind="teambition_sprint", project=PROJECT, sprint="tb-sprint-99"),
+        TeambitionSprintScope(kind="teambition_sprint", project=PROJECT, sprint="tb-sprint-42"),
+    ]
+    report = connector.preflight(scopes, {})
+    assert [(p.where, p.message, p.fix) for p in report.problems] == [
+        (
+            "tags tb-tag-okr, tb-tag-gone in project 'tb-proj-mobile'",
+            "Teambition project Mobile App has no tag 'tb-tag-gone': the scope would stay empty",
+            "check the tag id in the mapping",
+        ),
+        (
+            "sprint 'tb-sprint-99' in project 'tb-proj-mobile'",
+            "Teambition project Mobile App has no sprint 'tb-sprint-99': the scope would stay "
+            "empty",
+            "check the sprint id in the mapping",
+        ),
+    ]
+
+
+def test_preflight_without_access_to_tag_listings_still_passes(
+    connector: TeambitionConnector, tb: SandboxServer
+) -> None:
+    tb.data.fail_in_envelope(code=403, message="no permission", count=1, path="/tag/search")
+    report = connector.preflight([TAG], {})
+    assert report.problems == []
+    checked = report.info["tags tb-tag-okr in project 'tb-proj-mobile' (tag ids)"]
+    assert checked.startswith("not checked: Teambition refused reading tags of project")
