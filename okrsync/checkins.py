@@ -15,6 +15,7 @@ from typing import Literal
 
 from connectors.base import ConnectorError
 from mappings.results import KrResult
+from mappings.schema import Thresholds
 from mappings.tree import OkrTree
 from okrsync.planner import STATUS_OPTIONS, TargetSpec
 from okrsync.report import CheckinReport, CycleReport, KrReport, SourceReport
@@ -28,6 +29,7 @@ __all__ = [
     "checkin_text",
     "moved_items",
     "post_checkins",
+    "why",
 ]
 
 #: Items listed in a comment; more are summed up as "and N more".
@@ -79,15 +81,53 @@ def _percent(value: float | None) -> str:
     return "unknown" if value is None else f"{value * 100:.1f}%"
 
 
-def checkin_text(title: str, previous_status: str, result: KrResult, moved: list[str]) -> str:
-    """The comment: the status change, progress against expected, and the items that moved."""
+def _points(value: float) -> str:
+    return f"{value * 100:.1f}".rstrip("0").rstrip(".")
+
+
+def why(result: KrResult, thresholds: Thresholds | None = None) -> str:
+    """Why the KR has its status, in one sentence: progress against the expected pace."""
+    progress, expected = result.progress, result.expected
+    counts = f"{result.done_count}/{result.total_count} items done"
+    if result.status == "done":
+        return f"Progress {_percent(progress)} ({counts}): finished."
+    if result.status == "not_started":
+        return f"Progress {_percent(progress)} ({counts}); the period has not started yet."
+    head = f"Progress {_percent(progress)} ({counts}) against an expected {_percent(expected)}"
+    if progress is None or expected is None:
+        return head + "."
+    gap = expected - progress
+    pace = "ahead of the pace" if gap <= 0 else f"{_points(gap)} points behind the pace"
+    if thresholds is None:
+        return f"{head}: {pace}."
+    limits = (
+        f"at risk from {_points(thresholds.at_risk_behind)} points behind, "
+        f"off track from {_points(thresholds.off_track_behind)}"
+    )
+    return f"{head}: {pace} ({limits})."
+
+
+def checkin_text(
+    title: str,
+    previous_status: str,
+    result: KrResult,
+    moved: list[str],
+    thresholds: Thresholds | None = None,
+    previous_progress: float | None = None,
+) -> str:
+    """The comment: the status change, why (progress against the expected pace with the
+    KR's thresholds), how progress moved, and the items that moved since the last cycle."""
     old = STATUS_OPTIONS.get(previous_status, previous_status)
     new = STATUS_OPTIONS.get(result.status, result.status)
-    lines = [
-        f"okrsync check-in: {title} is now {new} (was {old}).",
-        f"Progress {_percent(result.progress)}, expected {_percent(result.expected)} "
-        f"({result.done_count}/{result.total_count} items done).",
-    ]
+    lines = [f"okrsync check-in: {title} is now {new} (was {old}).", why(result, thresholds)]
+    if previous_progress is not None and result.progress is not None:
+        if abs(result.progress - previous_progress) < 0.0005:
+            lines.append("Progress did not move since the last cycle; the expected pace did.")
+        else:
+            lines.append(
+                f"Progress moved from {_percent(previous_progress)} to "
+                f"{_percent(result.progress)} since the last cycle."
+            )
     if moved:
         lines.append("What moved since the last cycle:")
         lines.extend(f"- {line}" for line in moved[:MAX_MOVED])
@@ -123,8 +163,14 @@ def post_checkins(
             store.set_checkin(kr_id, kr.result.status, at=report.started_at)
         if action != "comment" or last is None:
             continue
+        before = previous.get(kr_id)
         text = checkin_text(
-            kr.title, last.status, kr.result, moved_items(previous.get(kr_id), kr.result)
+            kr.title,
+            last.status,
+            kr.result,
+            moved_items(before, kr.result),
+            tree.thresholds(kr_id),
+            None if before is None else before.progress,
         )
         error: str | None = None
         if not report.dry_run:

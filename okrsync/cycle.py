@@ -9,8 +9,10 @@ clients (connectors, state store) injected. Steps:
 3. read the owned fields' current values, detect people's edits, plan the changes
    (``okrsync.planner``) and apply them, plus the ``okrsync`` issue property on Jira
    targets and status-change check-ins (``okrsync.checkins``);
-4. record the run, snapshots, latest evidence, ledger, source health and scope caches in
-   one transaction (``okrsync.record``).
+4. record the run, snapshots, latest evidence, source health and scope caches in one
+   transaction (``okrsync.record``); the writes themselves are entered in the ledger as
+   soon as they land, so that a cycle dying halfway never leaves okrsync's own values
+   looking like a person's edits to the next one.
 
 Failure semantics (DESIGN principle 1): a scope whose read fails makes its KRs stale (last
 good result kept, nothing written); a scope that comes back empty or loses more than
@@ -44,10 +46,12 @@ from okrsync.evaluate import (
     objective_reports,
     plan_jobs,
     property_payload,
+    scope_baselines,
     select_krs,
     with_override,
 )
 from okrsync.fetch import ScopeRead, fetch_scopes, needs_full
+from okrsync.hooks import CycleHooks
 from okrsync.planner import (
     Desired,
     Override,
@@ -58,11 +62,10 @@ from okrsync.planner import (
     detect_overrides,
     plan_writes,
 )
-from okrsync.record import Forget, record_cycle
+from okrsync.record import Forget, record_cycle, record_writes
 from okrsync.report import (
     ConflictReport,
     CycleReport,
-    HeldReport,
     KrReport,
     SourceReport,
     WriteReport,
@@ -86,28 +89,6 @@ from okrsync.writeback import (
 __all__ = ["CycleHooks", "run_cycle"]
 
 log = logging.getLogger(__name__)
-
-
-class CycleHooks:
-    """Callbacks for metrics and logs; each does nothing unless overridden."""
-
-    def source_up(self, connection: str) -> None:
-        """``connection`` answered every call of the cycle."""
-
-    def source_down(self, connection: str, error: str) -> None:
-        """``connection`` failed a call; the KRs reading it are stale."""
-
-    def wrote(self, write: WriteReport) -> None:
-        """A write was sent (``write.applied``) or failed (``write.error``)."""
-
-    def held(self, held: HeldReport) -> None:
-        """A KR was held because a scope lost too many items."""
-
-    def conflict(self, conflict: ConflictReport) -> None:
-        """A person's edit of an okrsync-owned field was found."""
-
-    def cycle_finished(self, report: CycleReport) -> None:
-        """The cycle ended and was recorded."""
 
 
 def run_cycle(
@@ -200,6 +181,7 @@ class _Cycle:
                 now=now,
                 drop_threshold=self.settings.drop_threshold,
                 force=force,
+                baselines=scope_baselines(tree, active, stored),
             )
             self.results = dict(evaluation.reports)
             for entry, _ in evaluation.held:
@@ -363,6 +345,11 @@ class _Cycle:
         if not dry:
             errors = apply_writes(plan.writes, self.connections) if plan.writes else {}
             done = apply_property_writes(properties, self.connections) if properties else []
+        units = {
+            (spec.kr_id, spec.connection, spec.target): spec.progress_format
+            for specs in self.specs.values()
+            for spec in specs
+        }
         entries = [
             WriteReport(
                 w.kr_id,
@@ -373,6 +360,8 @@ class _Cycle:
                 w.after,
                 applied=not dry and errors.get(w) is None,
                 error=errors.get(w),
+                role=w.role,
+                unit=units.get((w.kr_id, w.slot.connection, w.slot.target)),
             )
             for w in plan.writes
         ]
@@ -386,11 +375,14 @@ class _Cycle:
                 p.after,
                 applied=not dry and error is None,
                 error=error,
+                role="property",
             )
             for p, error in done
         ]
+        self.report.writes.extend(entries)
+        if not dry and (entries or self.report.conflicts):
+            record_writes(self.store, self.report, entries)
         for entry in entries:
-            self.report.writes.append(entry)
             if entry.error:
                 self._source(entry.connection).fail(entry.error)
             if not dry:

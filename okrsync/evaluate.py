@@ -6,6 +6,7 @@ returns values.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +42,7 @@ __all__ = [
     "objective_reports",
     "plan_jobs",
     "property_payload",
+    "scope_baselines",
     "select_krs",
     "with_override",
 ]
@@ -136,10 +138,15 @@ def evaluate(
     now: datetime,
     drop_threshold: float,
     force: bool,
+    baselines: Mapping[str, int] | None = None,
 ) -> Evaluation:
     """Each KR's result from its scopes' reads: stale if a read failed, held if a scope
     lost too many items (the previous result shown instead), else fresh from the engine.
+
+    ``baselines`` holds each KR's scope size at its first cycle in its period (from the
+    state store); a KR without one starts its baseline now.
     """
+    baselines = baselines or {}
     out = Evaluation()
     for kr_id in kr_ids:
         node = tree.key_results[kr_id]
@@ -179,29 +186,43 @@ def evaluate(
                     out.held_scopes.add(r.job.key)
                     held = why
                 result = prev if prev is not None else result
+        total = None if failed or not kr_reads else len(_distinct(kr_reads))
+        baseline = baselines.get(kr_id, total)
         out.reports[kr_id] = KrReport(
             kr_id=kr_id,
             objective_id=node.objective_id,
             title=node.kr.title,
             period=str(period),
             result=result,
-            scope_change=None if failed else _scope_change(kr_reads),
+            scope_change=scope_change(baseline, total),
+            scope_baseline=baseline,
+            scope_total=total,
             held=held,
             sources=tuple(sorted({r.job.connection for r in kr_reads})),
         )
     return out
 
 
-def _scope_change(reads: list[ScopeRead]) -> float | None:
-    if not reads:
-        return None
-    baseline = current = 0
-    for read in reads:
-        count = len(read.items or ())
-        current += count
-        mark = read.previous
-        baseline += count if mark is None or mark.baseline_total is None else mark.baseline_total
-    return scope_change(baseline, current)
+def _distinct(reads: list[ScopeRead]) -> set[tuple[str, str]]:
+    # An item in two scopes of one KR is one item of its scope.
+    return {(r.job.connection, item.id) for r in reads for item in r.items or ()}
+
+
+def scope_baselines(
+    tree: OkrTree, kr_ids: list[str], stored: Mapping[str, Mapping[str, Any]]
+) -> dict[str, int]:
+    """Each KR's recorded scope baseline, if it was taken in the KR's current period.
+
+    A new period (or a KR never synced) starts a new baseline: scope change is measured
+    within one OKR period, against the scope's size at the period's first cycle.
+    """
+    out: dict[str, int] = {}
+    for kr_id in kr_ids:
+        data = stored.get(kr_id) or {}
+        baseline = data.get("scope_baseline")
+        if isinstance(baseline, int) and data.get("period") == str(kr_period(tree, kr_id)):
+            out[kr_id] = baseline
+    return out
 
 
 def with_override(result: KrResult, override: Override, tree: OkrTree, now: datetime) -> KrResult:
@@ -278,6 +299,8 @@ def frozen_reports(
             result=KrResult.from_dict(data),
             forecast=None if fc is None else Forecast.from_dict(fc),
             scope_change=data.get("scope_change"),
+            scope_baseline=data.get("scope_baseline"),
+            scope_total=data.get("scope_total"),
             frozen=True,
             final=True,
             override=data.get("override"),

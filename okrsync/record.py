@@ -2,9 +2,10 @@
 
 What is recorded: the scope caches and marks of every scope read (except held ones, so
 that the next cycle compares against the same items and holds again until forced), a
-snapshot and the latest result of every KR and objective, the ledger (writes, conflicts,
-held KRs, manual overrides), each connection's health, and how the run ended. A dry run
-records only the run itself.
+snapshot and the latest result of every KR and objective, the ledger (held KRs, manual
+overrides), each connection's health, and how the run ended. A dry run records only the
+run itself. The writes and the conflicts they settle are recorded earlier, as soon as the
+writes land (:func:`record_writes`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from datetime import datetime
 from okrsync.evaluate import Evaluation
 from okrsync.fetch import ScopeRead, item_to_dict
 from okrsync.planner import Override, TargetSpec, format_ratio
-from okrsync.report import CycleReport
+from okrsync.report import CycleReport, WriteReport
 from okrsync.state.store import StateStore
 
-__all__ = ["Forget", "record_cycle"]
+__all__ = ["Forget", "record_cycle", "record_writes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,47 @@ def _record_reads(
         )
 
 
+def record_writes(store: StateStore, report: CycleReport, writes: Sequence[WriteReport]) -> None:
+    """Record the writes that reached a tracker, and the people's edits they answer.
+
+    Called as soon as the writes land, in its own transaction, not with the rest of the
+    run: if the cycle dies before recording the run, the ledger still knows what okrsync
+    wrote, so the next cycle does not take okrsync's own values for a person's edits.
+    """
+    assert report.run_id is not None
+    run_id, at = report.run_id, report.started_at
+    with store.transaction():
+        for conflict in report.conflicts:
+            note = (
+                "changed by a person; okrsync overwrote it"
+                if conflict.resolution == "overwritten"
+                else "changed by a person; kept (manual_override)"
+            )
+            store.record_write(
+                run_id,
+                conflict.connection,
+                conflict.target,
+                conflict.field,
+                conflict.ours,
+                conflict.theirs,
+                "conflict",
+                note,
+                at=at,
+            )
+        for write in writes:
+            if write.applied:
+                store.record_write(
+                    run_id,
+                    write.connection,
+                    write.target,
+                    write.field,
+                    write.before,
+                    write.after,
+                    "write",
+                    at=at,
+                )
+
+
 def _record_ledger(
     store: StateStore,
     report: CycleReport,
@@ -71,35 +113,6 @@ def _record_ledger(
     specs: Mapping[str, Sequence[TargetSpec]],
 ) -> None:
     run_id, at = report.run_id, report.started_at
-    for write in report.writes:
-        if write.applied:
-            store.record_write(
-                run_id,
-                write.connection,
-                write.target,
-                write.field,
-                write.before,
-                write.after,
-                "write",
-                at=at,
-            )
-    for conflict in report.conflicts:
-        note = (
-            "changed by a person; okrsync overwrote it"
-            if conflict.resolution == "overwritten"
-            else "changed by a person; kept (manual_override)"
-        )
-        store.record_write(
-            run_id,
-            conflict.connection,
-            conflict.target,
-            conflict.field,
-            conflict.ours,
-            conflict.theirs,
-            "conflict",
-            note,
-            at=at,
-        )
     shown = {kr.kr_id: kr.result for kr in report.key_results}
     noted: set[str] = set()
     for held, computed in evaluation.held:
@@ -180,4 +193,5 @@ def record_cycle(
             conflict_count=len(report.conflicts),
             error=failures or None,
             at=report.finished_at,
+            mode=report.mode,
         )

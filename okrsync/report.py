@@ -50,6 +50,9 @@ class KrReport:
     ``result`` is what okrsync shows for the KR: for a stale or held KR the last good
     result. ``held`` names why the computed result was held; ``frozen`` means its period
     closed and its final result stands; ``override`` is a person's progress that won.
+    ``scope_baseline`` is how many items the scope held at the KR's first cycle of the
+    period, ``scope_total`` how many now (None when a read failed); ``scope_change`` is
+    their relative difference.
     """
 
     kr_id: str
@@ -59,6 +62,8 @@ class KrReport:
     result: KrResult
     forecast: Forecast | None = None
     scope_change: float | None = None
+    scope_baseline: int | None = None
+    scope_total: int | None = None
     held: str | None = None
     frozen: bool = False
     final: bool = False
@@ -80,6 +85,8 @@ class KrReport:
             period=self.period,
             forecast=None if self.forecast is None else self.forecast.to_dict(),
             scope_change=self.scope_change,
+            scope_baseline=self.scope_baseline,
+            scope_total=self.scope_total,
             held=self.held,
             final=self.final,
             override=self.override,
@@ -161,7 +168,12 @@ class ObjectiveReport:
 
 @dataclass(frozen=True, slots=True)
 class WriteReport:
-    """A planned (dry run) or attempted write; ``error`` says why it failed."""
+    """A planned (dry run) or attempted write; ``error`` says why it failed.
+
+    ``role`` is what the value is (``progress``, ``status``, ..., ``property`` for the
+    Jira issue property) and ``unit`` how the target writes ratios (``percent`` or
+    ``ratio``); the text output uses both to explain the numbers.
+    """
 
     kr_id: str
     connection: str
@@ -171,10 +183,12 @@ class WriteReport:
     after: Any
     applied: bool
     error: str | None = None
+    role: str | None = None
+    unit: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON output."""
-        return {
+    def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
+        """JSON output; ``detail`` adds ``role`` and ``format`` (for the text output)."""
+        data = {
             "kr": self.kr_id,
             "connection": self.connection,
             "target": self.target,
@@ -184,6 +198,9 @@ class WriteReport:
             "applied": self.applied,
             "error": self.error,
         }
+        if detail:
+            data |= {"role": self.role, "format": self.unit}
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,8 +358,11 @@ class CycleReport:
         """The writes that reached a tracker."""
         return [w for w in self.writes if w.applied]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document of ``okrsync sync --output json`` (stable keys)."""
+    def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
+        """The JSON document of ``okrsync sync --output json`` (stable keys).
+
+        ``detail`` adds what the text output needs to explain each write.
+        """
         return {
             "run": {
                 "id": self.run_id,
@@ -363,42 +383,9 @@ class CycleReport:
             },
             "objectives": [o.to_dict() for o in self.objectives],
             "key_results": [k.to_dict() for k in self.key_results],
-            "writes": [w.to_dict() for w in self.writes],
+            "writes": [w.to_dict(detail=detail) for w in self.writes],
             "held": [h.to_dict() for h in self.held],
             "conflicts": [c.to_dict() for c in self.conflicts],
             "checkins": [c.to_dict() for c in self.checkins],
             "sources": {name: s.to_dict() for name, s in sorted(self.sources.items())},
         }
-
-
-def stored_kr_output(data: dict[str, Any]) -> dict[str, Any]:
-    """A KR's recorded latest result (``KrReport.stored()``) in the JSON output's shape."""
-    result = KrResult.from_dict(data)
-    forecast = data.get("forecast")
-    report = KrReport(
-        kr_id=result.kr_id,
-        objective_id=str(data.get("objective_id", "")),
-        title=str(data.get("title", result.kr_id)),
-        period=str(data.get("period", "")),
-        result=result,
-        forecast=None if forecast is None else Forecast.from_dict(forecast),
-        scope_change=data.get("scope_change"),
-        held=data.get("held"),
-        frozen=bool(data.get("final")),
-        final=bool(data.get("final")),
-        override=data.get("override"),
-        sources=tuple(data.get("sources", ())),
-    )
-    return report.to_dict()
-
-
-def stored_objective_output(data: dict[str, Any]) -> dict[str, Any]:
-    """An objective's recorded latest result in the JSON output's shape."""
-    report = ObjectiveReport(
-        objective_id=str(data["objective_id"]),
-        title=str(data.get("title", data["objective_id"])),
-        period=str(data.get("period", "")),
-        parent=data.get("parent"),
-        result=ObjectiveResult.from_dict(data),
-    )
-    return report.to_dict()

@@ -92,12 +92,12 @@ def demo_command() -> None:
         try:
             out.print(Text("\nFirst cycle", style="bold underline"))
             first = run_cycle(tree, connectors, store, now=now, settings=settings.sync)
-            render.print_cycle(out, first.to_dict())
+            render.print_cycle(out, first.to_dict(detail=True))
             out.print(
                 Text("\nSecond cycle (nothing changed in the trackers)", style="bold underline")
             )
             second = run_cycle(tree, connectors, store, now=now, settings=settings.sync)
-            render.print_changes(out, second.to_dict())
+            render.print_changes(out, second.to_dict(detail=True))
         finally:
             for connector in connectors.values():
                 connector.close()

@@ -12,20 +12,17 @@ from typing import Any
 import click
 
 from connectors.base import Connector
+from mappings.forecast import Forecast
 from mappings.loader import load_mappings
+from mappings.results import KrResult
+from mappings.rollup import ObjectiveResult
 from okrsync import render
 from okrsync.commands.common import AppContext, mappings_option, pass_app
 from okrsync.commands.demo import demo_command
 from okrsync.connections import build_connectors
 from okrsync.cycle import CycleHooks, run_cycle
 from okrsync.errors import UserError
-from okrsync.report import (
-    CycleReport,
-    HeldReport,
-    jsonable,
-    stored_kr_output,
-    stored_objective_output,
-)
+from okrsync.report import CycleReport, HeldReport, KrReport, ObjectiveReport, jsonable
 from okrsync.state import StateStore
 from okrsync.state.errors import StateError
 
@@ -75,11 +72,10 @@ def close_all(connectors: Mapping[tuple[str, str], Connector]) -> None:
 
 def emit(report: CycleReport, output: str) -> None:
     """Print a cycle report as text or JSON."""
-    data = report.to_dict()
     if output == "json":
-        click.echo(render.dumps(data))
+        click.echo(render.dumps(report.to_dict()))
     else:
-        render.print_cycle(render.make_console(), data)
+        render.print_cycle(render.make_console(), report.to_dict(detail=True))
 
 
 @click.command("sync")
@@ -194,6 +190,41 @@ def history_command(app: AppContext, kr_id: str, limit: int, output: str) -> Non
 
 def _position(data: dict[str, Any]) -> tuple[int, str]:
     return (int(data.get("position", 0)), str(data.get("kr_id") or data.get("objective_id")))
+
+
+def stored_kr_output(data: dict[str, Any]) -> dict[str, Any]:
+    """A KR's recorded latest result (``KrReport.stored()``) in the JSON output's shape."""
+    result = KrResult.from_dict(data)
+    forecast = data.get("forecast")
+    report = KrReport(
+        kr_id=result.kr_id,
+        objective_id=str(data.get("objective_id", "")),
+        title=str(data.get("title", result.kr_id)),
+        period=str(data.get("period", "")),
+        result=result,
+        forecast=None if forecast is None else Forecast.from_dict(forecast),
+        scope_change=data.get("scope_change"),
+        scope_baseline=data.get("scope_baseline"),
+        scope_total=data.get("scope_total"),
+        held=data.get("held"),
+        frozen=bool(data.get("final")),
+        final=bool(data.get("final")),
+        override=data.get("override"),
+        sources=tuple(data.get("sources", ())),
+    )
+    return report.to_dict()
+
+
+def stored_objective_output(data: dict[str, Any]) -> dict[str, Any]:
+    """An objective's recorded latest result in the JSON output's shape."""
+    report = ObjectiveReport(
+        objective_id=str(data["objective_id"]),
+        title=str(data.get("title", data["objective_id"])),
+        period=str(data.get("period", "")),
+        parent=data.get("parent"),
+        result=ObjectiveResult.from_dict(data),
+    )
+    return report.to_dict()
 
 
 def report_data(store: StateStore) -> dict[str, Any]:

@@ -155,13 +155,18 @@ class StateStore(Queries):
         conflict_count: int = 0,
         error: str | None = None,
         at: datetime | None = None,
+        mode: str | None = None,
     ) -> None:
         """Record how a cycle ended (``ok``, ``partial``, ``failed`` or ``dry_run``).
 
-        ``error`` is stored with URL passwords and ``password=`` pairs removed.
+        ``error`` is stored with URL passwords and ``password=`` pairs removed. ``mode``
+        corrects the mode given at the start (an incremental cycle that had to read a
+        scope in full ends as ``full``).
         """
         if outcome not in t.OUTCOMES:
             raise ValueError(f"run outcome {outcome!r} is not one of {', '.join(t.OUTCOMES)}")
+        if mode is not None and mode not in t.MODES:
+            raise ValueError(f"run mode {mode!r} is not one of {', '.join(t.MODES)}")
         values = {
             "finished_at": _now(at),
             "outcome": outcome,
@@ -171,6 +176,8 @@ class StateStore(Queries):
             "conflict_count": conflict_count,
             "error": None if error is None else redact(error),
         }
+        if mode is not None:
+            values["mode"] = mode
         with self._conn(write=True) as conn:
             found = conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(values))
             if found.rowcount != 1:

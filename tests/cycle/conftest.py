@@ -20,6 +20,7 @@ from tests.cycle.memory import MemoryTracker
 
 DONE = StatusCategory.DONE
 IN_PROGRESS = StatusCategory.IN_PROGRESS
+TODO = StatusCategory.TODO
 
 MAPPING = """
 version: 1

@@ -8,7 +8,7 @@ import pytest
 
 from okrsync.errors import UserError
 from okrsync.settings import SyncSettings
-from tests.cycle.conftest import DONE, IN_PROGRESS, MakeWorld, World
+from tests.cycle.conftest import DONE, IN_PROGRESS, TODO, MakeWorld, World
 
 EXPECTED = 0.5 + 15 / 60 / 24 / 92  # the first cycle runs 15 minutes after mid-quarter
 
@@ -257,6 +257,7 @@ def test_checkins_comment_once_per_status_change(make_world: MakeWorld) -> None:
     assert target == "OKR-1"
     assert "now Done (was On track)" in text
     assert "A-4: To Do → Done" in text and "A-3: In Progress → Done" in text
+    assert "Progress 100.0% (4/4 items done): finished." in text
     world.cycle()
     assert len(world.tracker.calls.comments) == 1
 
@@ -313,3 +314,45 @@ def test_a_jira_epics_target_writes_onto_each_epic_of_the_scope(make_world: Make
         ("EP-2", "OKR Progress"): 0.375,
     }
     assert sorted(w.target for w in report.writes if w.field == "OKR Progress") == ["EP-1", "EP-2"]
+
+
+def test_a_checkin_says_why_the_status_changed(make_world: MakeWorld) -> None:
+    world = make_world(flags="checkins: true")
+    world.cycle()
+    world.tracker.change("A-1", status_category=TODO)
+    world.cycle()
+    ((_, text),) = world.tracker.calls.comments
+    assert text.splitlines() == [
+        "okrsync check-in: Ship the points epic is now At risk (was On track).",
+        "Progress 27.8% (1/4 items done) against an expected 50.0%: 22.2 points behind the "
+        "pace (at risk from 10 points behind, off track from 25).",
+        "Progress moved from 44.4% to 27.8% since the last cycle.",
+        "What moved since the last cycle:",
+        "- A-1: Done → To Do",
+    ]
+
+
+def test_a_checkin_when_only_time_moved_says_so(make_world: MakeWorld) -> None:
+    world = make_world(flags="checkins: true")
+    world.cycle()
+    world.cycle(advance=timedelta(days=10))  # expected grows from 50% to about 61%
+    ((_, text),) = world.tracker.calls.comments
+    assert "is now At risk (was On track)" in text
+    assert "Progress did not move since the last cycle; the expected pace did." in text
+    assert "What moved" not in text
+
+
+def test_the_forecast_gives_a_projected_completion_day(world: World) -> None:
+    world.cycle()  # kr-count: 1 of 4 done on 2026-11-16
+    world.tracker.change("B-2", status_category=DONE)
+    world.cycle(advance=timedelta(days=2))
+    world.tracker.change("B-3", status_category=DONE)
+    report = world.cycle(advance=timedelta(days=2))  # 3 of 4 on 2026-11-20: 1/8 a day
+    forecast = world.kr(report, "kr-count").forecast
+    assert forecast is not None
+    assert forecast.throughput_per_day == pytest.approx(0.125)
+    assert forecast.projected_completion is not None
+    assert forecast.projected_completion.isoformat() == "2026-11-22"
+    assert forecast.projected_progress == 1.0
+    summary = world.tracker.fields[("OKR-2", "OKR Summary")]
+    assert summary == "75.0% (3/4 items) · on track · expected 54.4% · forecast done by 2026-11-22"

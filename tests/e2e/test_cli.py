@@ -56,9 +56,11 @@ class Cli:
             encoding="utf-8",
         )
 
-    def __call__(self, *args: str) -> Result:
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
         runner = CliRunner()
-        return runner.invoke(main, ["--config", str(self.config), *args], env=_CLEAN_ENV)
+        return runner.invoke(
+            main, ["--config", str(self.config), *args], env={**_CLEAN_ENV, **(env or {})}
+        )
 
     def json(self, *args: str, code: int = 0) -> Any:
         result = self(*args, "--output", "json")
@@ -73,8 +75,14 @@ class Cli:
             server.log.clear()
 
 
-# Settings from the environment would override the config file.
-_CLEAN_ENV = {"OKRSYNC_CONFIG": None, "OKRSYNC_STATE_URL": None, "OKRSYNC_MAPPINGS": None}
+# Settings from the environment would override the config file; the text output is laid
+# out for 80 columns, as on a pipe, unless a test says otherwise.
+_CLEAN_ENV: dict[str, str | None] = {
+    "OKRSYNC_CONFIG": None,
+    "OKRSYNC_STATE_URL": None,
+    "OKRSYNC_MAPPINGS": None,
+    "COLUMNS": "80",
+}
 
 
 @pytest.fixture
@@ -117,18 +125,55 @@ def test_dry_run_json_lists_results_and_planned_writes_and_sends_none(cli: Cli) 
     assert cli.mutations() == []
 
 
+def _written(stdout: str, target: str) -> dict[str, str]:
+    """The writes the text output lists under one target: field name -> "before → after"."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"  {target} on "))
+    out: dict[str, str] = {}
+    for line in lines[start + 1 :]:
+        if not line.startswith("    "):
+            break
+        name, _, change = line.strip().partition("  ")
+        out[name] = change.strip()
+    return out
+
+
 def test_sync_shows_the_tree_and_the_writes_then_nothing_to_write(cli: Cli) -> None:
     first = cli("sync")
     assert first.exit_code == 0, first.output
     assert "Ship checkout v2" in first.stdout
-    assert "OKR-1 OKR Progress: (empty) -> 58.3" in first.stdout
-    assert "tb-task-okr-home OKR Progress: (empty) -> 52.6" in first.stdout
+    assert "Writes: 40 fields on 7 targets" in first.stdout
+    assert "  OKR-1 on jira:cloud for pay-checkout-v2 · percent, 0-100" in first.stdout
+    okr1 = _written(first.stdout, "OKR-1")
+    assert okr1["OKR Progress"] == "(empty) → 58.3"
+    assert okr1["OKR Status"] == "(empty) → On track"
+    assert okr1["issue property okrsync"] == "(empty) → progress 58.3%, on track"
+    # OKR-4 writes ratios: each is shown with its percentage too.
+    assert "  OKR-4 on jira:cloud for pay-bug-impact · ratios, 1.0 = 100%" in first.stdout
+    assert _written(first.stdout, "OKR-4")["OKR Progress"] == "(empty) → 1.0 (100.0%)"
+    assert _written(first.stdout, "tb-task-okr-home")["OKR Progress"] == "(empty) → 52.6"
     cli.clear_logs()
     second = cli("sync")
     assert second.exit_code == 0, second.output
+    assert "Nothing to write: every field already holds its value." in second.stdout
     assert "Writes:" not in second.stdout
     assert second.stdout.rstrip().endswith("0 writes, 0 held, 0 conflicts, 0 stale")
     assert cli.mutations() == []
+
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+def test_the_text_tree_reads_well_at_80_and_120_columns(cli: Cli, columns: str) -> None:
+    result = cli("sync", "--dry-run", env={"COLUMNS": columns})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    end = next(i for i, line in enumerate(lines) if line.startswith("█ progress"))
+    tree = lines[:end]
+    # A header, 5 objectives and 11 KRs, one line each; at 80 columns each id on a line below.
+    assert len(tree) == (1 + 16 * 2 if columns == "80" else 1 + 16)
+    assert all(len(line) <= int(columns) for line in tree)
+    for kr_id in ("pay-checkout-v2", "plat-oncall-happiness", "mob-backend-on-k8s"):
+        assert any(kr_id in line.split() for line in tree)
+    assert lines[end].startswith("█ progress  │ expected pace (")
 
 
 def test_sync_exits_1_and_shows_staleness_when_a_tracker_is_down(cli: Cli) -> None:
@@ -197,9 +242,10 @@ def test_demo_writes_on_the_first_cycle_and_nothing_on_the_second() -> None:
     result = CliRunner().invoke(main, ["demo"], env=_CLEAN_ENV)
     assert result.exit_code == 0, result.output
     first, second = result.stdout.split("Second cycle")
-    assert "OKR-1 OKR Progress: (empty) -> 58.3" in first
-    assert "tb-task-okr-home OKR Status:" in first
+    assert _written(first, "OKR-1")["OKR Progress"] == "(empty) → 58.3"
+    assert _written(first, "tb-task-okr-home")["OKR Status"] == "(empty) → At risk"
     assert "Ship checkout v2" in first
+    assert "Nothing to write: every field already holds its value." in second
     assert "Writes:" not in second
     assert second.rstrip().endswith("0 writes, 0 held, 0 conflicts, 0 stale")
 

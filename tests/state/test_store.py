@@ -67,6 +67,14 @@ def test_runs_round_trip(store: StateStore) -> None:
     assert [run.id for run in store.runs(limit=1)] == [second]
 
 
+def test_a_run_that_fell_back_to_full_reads_ends_as_full(store: StateStore) -> None:
+    run_id = store.start_run("incremental", at=T0)
+    store.finish_run(run_id, "ok", at=T0, mode="full")
+    assert store.runs(limit=1)[0].mode == "full"
+    with pytest.raises(ValueError, match="mode"):
+        store.finish_run(run_id, "ok", mode="partly")
+
+
 def test_run_values_are_checked(store: StateStore) -> None:
     with pytest.raises(ValueError, match="mode"):
         store.start_run("sometimes")
