@@ -173,6 +173,8 @@ def _connections(
         name, origin = target.connection, ""
         if name is None and inherited is not None:
             name, origin = inherited, " (from defaults.write.connection)"
+        if name is None and isinstance(target, JiraEpicsTarget):
+            continue  # written through each epics scope's own connection, checked above
         problem = _connection(doc, (*loc, "write", i), source, name, origin, connections)
         problems += [problem] if problem else []
     return problems

@@ -2,8 +2,9 @@
 
 Rules the engine applies, in order:
 
-1. Items are deduplicated by ``(source, id)``; the scope's own epics / parent tasks never
-   count ("an epic never counts itself"); sub-tasks count only if some scope of the KR
+1. Items are deduplicated by ``(source, id)``, the latest copy winning (see
+   ``mappings.selection``); the scope's own epics / parent tasks, in their own tracker,
+   never count ("an epic never counts itself"); sub-tasks count only if some scope of the KR
    sets ``include_subtasks`` (one scope asking is enough, since the KR's items are one
    pool and a sub-task cannot be counted for one scope and not another).
 2. The measure turns the items into raw progress (see ``mappings.measures``). A scope
@@ -17,8 +18,9 @@ Rules the engine applies, in order:
    A maintain KR is ``on_track`` while inside its range and ``off_track`` outside; it
    becomes ``done`` only when the period closes with the range met.
 5. A metric whose value cannot be computed (``avg`` over no values, ``value`` without
-   exactly one item) has unknown progress: status ``stale`` with the reason, because 0
-   would be a lie. The caller may merge it with the previous result via ``stale_result``.
+   exactly one item, a sum too large for a float) has unknown progress: status ``stale``
+   with the reason, because 0 would be a lie. The caller may merge it with the previous
+   result via ``stale_result``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import copy
 import re
 from typing import Any
 
-from mappings.schema import PERIOD, MappingFile
+from mappings.schema import FIRST_DAY, LAST_DAY, PERIOD, MappingFile
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "https://okrsync.example/schemas/mapping-v1.json"
@@ -38,7 +38,7 @@ def mapping_json_schema() -> dict[str, Any]:
     period["description"] = "2026, 2026-Q4, 2026-H2, 2026-M11 or {start, end}"
     period["anyOf"] = [
         {"type": "string", "pattern": pattern},
-        {"type": "integer", "minimum": 1000, "maximum": 9999},
+        {"type": "integer", "minimum": FIRST_DAY.year, "maximum": LAST_DAY.year},
         {"$ref": "#/$defs/PeriodRange"},
     ]
 

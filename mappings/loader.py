@@ -26,6 +26,9 @@ from mappings.tree import KrNode, ObjectiveNode, OkrTree
 __all__ = ["MappingError", "MappingProblem", "load_mappings", "mapping_files"]
 
 SUFFIXES = (".yaml", ".yml")
+# Parsing with positions reads about a megabyte every few seconds; a mapping file is a few
+# kilobytes. A bigger file is almost surely not a mapping (a data dump under --mappings).
+MAX_FILE_BYTES = 1024 * 1024
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -108,10 +111,24 @@ def load_mappings(
 def _read(path: Path) -> Document:
     name = display_name(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            doc = Document(name)
+            message = (
+                f"file is {size // 1024} KiB; a mapping file may hold at most "
+                f"{MAX_FILE_BYTES // 1024} KiB (split it into several files)"
+            )
+            doc.problems.append(MappingProblem(name, 1, 1, FILE_PATH, message))
+            return doc
         text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
         doc = Document(name)
-        doc.problems.append(MappingProblem(name, 1, 1, FILE_PATH, "not UTF-8 text"))
+        head = exc.object[: exc.start]
+        line = head.count(b"\n") + 1
+        col = len(head) - (head.rfind(b"\n") + 1) + 1
+        byte = exc.object[exc.start]
+        message = f"not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"
+        doc.problems.append(MappingProblem(name, line, col, FILE_PATH, message))
         return doc
     except OSError as exc:
         doc = Document(name)

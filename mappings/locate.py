@@ -128,6 +128,7 @@ def parse_document(text: str, file: str) -> Document:
 _HINTS = {
     "mapping values are not allowed here": " (check the indentation, or quote a value with ': ')",
     "found character '\\t' that cannot start any token": " (indent with spaces, not tabs)",
+    "but found another document": " (a mapping file holds one document: remove the '---')",
 }
 
 
@@ -135,22 +136,32 @@ def _syntax_problem(file: str, exc: MarkedYAMLError) -> MappingProblem:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     message = str(exc.problem or exc.context or "invalid YAML")
-    message += _HINTS.get(message, "")
+    hint = _HINTS.get(message, "")
+    message += hint
     cmark = exc.context_mark
-    if exc.problem and exc.context and cmark is not None:
+    if exc.problem and exc.context and cmark is not None and not hint:
         message = f"{message} ({exc.context} started at {cmark.line + 1}:{cmark.column + 1})"
     return MappingProblem(file, line, col, SYNTAX_PATH, message)
 
 
-def _plain(value: Any, active: tuple[int, ...]) -> Any:
-    # Aliases may make one node appear twice (fine) or inside itself (refused).
+def _plain(value: Any, active: tuple[int, ...], done: dict[int, Any] | None = None) -> Any:
+    # Aliases may make one node appear twice (fine) or inside itself (refused). Each node
+    # is converted once and shared wherever an alias repeats it, so that nested aliases
+    # ("billion laughs") cost their size in the file, not their size expanded.
+    done = {} if done is None else done
     if isinstance(value, dict | list):
+        if id(value) in done:
+            return done[id(value)]
         if id(value) in active:
             raise RecursionError
         inner = (*active, id(value))
+        plain: Any
         if isinstance(value, dict):
-            return {_plain(k, inner): _plain(v, inner) for k, v in value.items()}
-        return [_plain(v, inner) for v in value]
+            plain = {_plain(k, inner, done): _plain(v, inner, done) for k, v in value.items()}
+        else:
+            plain = [_plain(v, inner, done) for v in value]
+        done[id(value)] = plain
+        return plain
     if isinstance(value, ScalarBoolean):
         return bool(value)
     if isinstance(value, ScalarFloat):
@@ -165,10 +176,14 @@ def _plain(value: Any, active: tuple[int, ...]) -> Any:
 def _path_of(root: Any, target: Any) -> list[str | int]:
     """The path from ``root`` to the container ``target`` (found by identity)."""
     stack: list[tuple[Any, list[str | int]]] = [(root, [])]
+    seen: set[int] = set()  # aliases share nodes: visit each once
     while stack:
         node, path = stack.pop()
         if node is target:
             return path
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         if isinstance(node, dict):
             stack.extend((v, [*path, k]) for k, v in node.items() if isinstance(v, dict | list))
         elif isinstance(node, list):

@@ -1,35 +1,32 @@
-"""Which items a key result counts, and the arithmetic of each measure.
+"""The arithmetic of each measure, over the items a key result counts.
 
-Everything here is pure and order-independent: items are deduplicated and sorted before
-any sum is taken, so the same set of items always gives bit-identical results.
+Everything here is pure and order-independent: items arrive deduplicated and sorted (see
+``mappings.selection``), so the same set of items always gives bit-identical results.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 from mappings.items import StatusCategory, WorkItem
-from mappings.period import as_utc
 from mappings.results import Evidence, Excluded
 from mappings.schema import (
     CountMeasure,
     DoneRule,
-    JiraEpicsScope,
-    KeyResult,
     MaintainMeasure,
     ManualMeasure,
     Measure,
     MetricMeasure,
     MilestoneMeasure,
     PointsMeasure,
-    TeambitionParentScope,
 )
+from mappings.selection import REASON_SELF, REASON_SUBTASK, Selection, select_items
 
 __all__ = [
+    "REASON_SELF",
+    "REASON_SUBTASK",
     "Outcome",
     "Selection",
     "is_done",
@@ -37,11 +34,8 @@ __all__ = [
     "select_items",
 ]
 
-REASON_SELF = "the epic itself"
-REASON_SUBTASK = "sub-task (include_subtasks: false)"
 REASON_UNESTIMATED = "unestimated (policy: ignore)"
-
-_OLDEST = datetime.min.replace(tzinfo=UTC)
+NOTE_NEGATIVE = "negative estimate {value:g} treated as unestimated"
 
 
 def _finite(value: float | None) -> float | None:
@@ -49,17 +43,6 @@ def _finite(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return float(value)
-
-
-def _natural_key(key: str) -> tuple[str | int, ...]:
-    # PAY-2 before PAY-10. re.split with a group alternates text and digits, starting with
-    # text, so two keys always compare str with str and int with int at each position.
-    parts = re.split(r"(\d+)", key.casefold())
-    return tuple(int(part) if index % 2 else part for index, part in enumerate(parts))
-
-
-def _order(item: WorkItem) -> tuple[tuple[str | int, ...], str, str]:
-    return (_natural_key(item.key), str(item.source), item.id)
 
 
 def is_done(item: WorkItem, rule: DoneRule) -> bool:
@@ -83,60 +66,6 @@ def _state(item: WorkItem, rule: DoneRule) -> str:
     if item.status_category == StatusCategory.IN_PROGRESS:
         return "in_progress"
     return "open"
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """The items a key result counts (deduplicated, in a stable order) and those left out."""
-
-    items: tuple[WorkItem, ...]
-    excluded: tuple[Excluded, ...]
-    scope_count: int
-
-
-def _epic_keys(kr: KeyResult, extra: Collection[str]) -> set[str]:
-    # The KR's own scopes name their epics and parent tasks, so "an epic never counts
-    # itself" holds even when the caller passes no keys.
-    keys = {key for key in extra}
-    for scope in kr.scope:
-        if isinstance(scope, JiraEpicsScope):
-            keys.update(scope.epics)
-        elif isinstance(scope, TeambitionParentScope):
-            keys.add(scope.task)
-    return keys
-
-
-def select_items(
-    kr: KeyResult, items: Sequence[WorkItem], scope_epic_keys: Collection[str] = ()
-) -> Selection:
-    """Deduplicate ``items`` by ``(source, id)`` and leave out what ``kr`` must not count.
-
-    Of duplicates, the most recently updated copy wins (the first seen on a tie). Left out:
-    the scope's own epics / parent tasks (matched by key or id), and sub-tasks unless some
-    scope of the KR sets ``include_subtasks``.
-    """
-    latest: dict[tuple[str, str], WorkItem] = {}
-    for item in items:
-        identity = (str(item.source), item.id)
-        seen = latest.get(identity)
-        if seen is None or _updated(item) > _updated(seen):
-            latest[identity] = item
-    epics = _epic_keys(kr, scope_epic_keys)
-    with_subtasks = any(scope.include_subtasks for scope in kr.scope)
-    kept: list[WorkItem] = []
-    excluded: list[Excluded] = []
-    for item in sorted(latest.values(), key=_order):
-        if item.key in epics or item.id in epics:
-            excluded.append(Excluded(item.id, item.key, REASON_SELF))
-        elif item.is_subtask and not with_subtasks:
-            excluded.append(Excluded(item.id, item.key, REASON_SUBTASK))
-        else:
-            kept.append(item)
-    return Selection(tuple(kept), tuple(excluded), len(latest))
-
-
-def _updated(item: WorkItem) -> datetime:
-    return _OLDEST if item.updated is None else as_utc(item.updated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,12 +130,19 @@ def _count(measure: CountMeasure, items: Sequence[WorkItem]) -> Outcome:
     return Outcome(progress, done, len(items), evidence=tuple(evidence), notes=notes)
 
 
-def _estimate(item: WorkItem, field: str) -> float | None:
+def _raw_estimate(item: WorkItem, field: str) -> float | None:
     # A connector that fetched the measure's field by name puts it in ``fields``; otherwise
     # the connection's estimate field (``WorkItem.estimate``) is the points.
     if field in item.fields:
         return _finite(item.fields[field])
     return _finite(item.estimate)
+
+
+def _estimate(item: WorkItem, field: str) -> float | None:
+    # A negative estimate is a data-entry slip; counted, it would let an item moving to
+    # done lower the KR's progress. It is handled like a missing one.
+    value = _raw_estimate(item, field)
+    return None if value is None or value < 0 else value
 
 
 def _points(measure: PointsMeasure, items: Sequence[WorkItem]) -> Outcome:
@@ -232,11 +168,18 @@ def _points(measure: PointsMeasure, items: Sequence[WorkItem]) -> Outcome:
         elif fill is not None:
             counted = fill
         else:
-            excluded.append(Excluded(item.id, item.key, REASON_UNESTIMATED))
+            raw = _raw_estimate(item, measure.field)
+            reason = REASON_UNESTIMATED
+            if raw is not None:
+                reason = f"{NOTE_NEGATIVE.format(value=raw)} (policy: ignore)"
+            excluded.append(Excluded(item.id, item.key, reason))
             continue
         state = _state(item, measure.done)
         share, note = _credit(state, measure.in_progress_credit)
         if estimate is None:
+            raw = _raw_estimate(item, measure.field)
+            if raw is not None:
+                note = f"{note}; {NOTE_NEGATIVE.format(value=raw)}"
             note = f"{note}; {fill_note}"
         done += state == "done"
         done_points += counted if state == "done" else 0.0
@@ -300,6 +243,8 @@ def _aggregate(measure: MetricMeasure | MaintainMeasure, items: Sequence[WorkIte
     else:
         value = None
         no_value = f"aggregate 'value' needs exactly one item with '{field}', found {len(values)}"
+    if value is not None and not math.isfinite(value):  # a sum of huge values overflows
+        value, no_value = None, f"the {measure.aggregate} of '{field}' is too large to compute"
     return Outcome(
         None,
         done,
@@ -314,10 +259,15 @@ def _aggregate(measure: MetricMeasure | MaintainMeasure, items: Sequence[WorkIte
 def _metric(measure: MetricMeasure, items: Sequence[WorkItem]) -> Outcome:
     base = _aggregate(measure, items)
     progress = None
+    no_value = base.no_value
     if base.value is not None:
         # Works both ways: start 20, target 5 (fewer is better) gives a negative denominator.
         progress = (base.value - measure.start) / (measure.target - measure.start)
-    return replace(base, progress=progress, start=measure.start, target=measure.target)
+        if not math.isfinite(progress):  # start and target a hair apart
+            progress, no_value = None, "start and target are too close to compute progress"
+    return replace(
+        base, progress=progress, start=measure.start, target=measure.target, no_value=no_value
+    )
 
 
 def _maintain(measure: MaintainMeasure, items: Sequence[WorkItem]) -> Outcome:
@@ -350,8 +300,17 @@ def _credit_note(done: bool) -> str:
 
 
 def _manual(measure: ManualMeasure) -> Outcome:
-    progress = (measure.value - measure.start) / (measure.target - measure.start)
-    return Outcome(progress, value=measure.value, start=measure.start, target=measure.target)
+    progress: float | None = (measure.value - measure.start) / (measure.target - measure.start)
+    no_value = None
+    if progress is not None and not math.isfinite(progress):
+        progress, no_value = None, "start and target are too close to compute progress"
+    return Outcome(
+        progress,
+        value=measure.value,
+        start=measure.start,
+        target=measure.target,
+        no_value=no_value,
+    )
 
 
 def measure_items(measure: Measure, items: Sequence[WorkItem]) -> Outcome:

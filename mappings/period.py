@@ -11,7 +11,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from mappings.schema import PERIOD, PeriodRange
+from mappings.schema import FIRST_DAY, LAST_DAY, PERIOD, PeriodRange
 
 __all__ = [
     "Period",
@@ -82,6 +82,10 @@ def parse_period(value: str | PeriodRange | Period) -> Period:
             f"period {value!r} must look like 2026, 2026-Q4, 2026-H2, 2026-M11 or {{start, end}}"
         )
     year = int(match["year"])
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise ValueError(
+            f"period {value!r}: year must be between {FIRST_DAY.year} and {LAST_DAY.year}"
+        )
     part = match["part"]
     if part is None:
         return Period(date(year, 1, 1), date(year, 12, 31))

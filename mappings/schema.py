@@ -33,12 +33,21 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 JIRA_KEY = r"^[A-Z][A-Z0-9_]+-[1-9][0-9]*$"
 PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?P<part>Q[1-4]|H[12]|M(?:0[1-9]|1[0-2])))?$")
+# A period outside these years is a typo (0226-Q4), not an OKR cycle; the bounds also keep
+# date arithmetic away from year 0 and 9999.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+# A number as YAML writes it: ints and floats, never true/false or quoted text, never
+# .nan or .inf (every model sets allow_inf_nan=False), since any of those would be a typo
+# that silently becomes 1.0, or a NaN that poisons every sum it enters.
+Number = Annotated[float, Field(strict=True)]
 
 
 class Closed(BaseModel):
     """Base of every mapping model: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- scopes
@@ -151,13 +160,18 @@ class DoneRule(Closed):
     def _statuses_given(self) -> DoneRule:
         if self.by == "statuses" and not self.statuses:
             raise ValueError("by: statuses needs a non-empty 'statuses' list")
+        # A list the rule does not read is a misunderstanding worth saying, not ignoring.
+        if self.by != "statuses" and self.statuses:
+            raise ValueError(f"'statuses' is only read with by: statuses (here by: {self.by})")
+        if self.by != "resolution" and self.resolutions:
+            raise ValueError(f"'resolutions' is only read with by: resolution (here by: {self.by})")
         return self
 
 
 class _ItemMeasure(Closed):
     done: DoneRule = DoneRule()
     # Credit (0..1) for an item in progress (status category in_progress).
-    in_progress_credit: Annotated[float, Field(ge=0, le=1)] = 0.0
+    in_progress_credit: Annotated[Number, Field(ge=0, le=1)] = 0.0
 
 
 class CountMeasure(_ItemMeasure):
@@ -171,11 +185,12 @@ class PointsMeasure(_ItemMeasure):
 
     ``unestimated``: ``ignore`` (left out of both sides), ``mean`` (the mean estimate of
     the scope's estimated items; 1 if none is estimated), or a number (each counts as it).
+    A negative, NaN or infinite estimate is taken as no estimate.
     """
 
     kind: Literal["points"]
     field: str = "Story Points"
-    unestimated: Literal["ignore", "mean"] | Annotated[float, Field(ge=0)] = "ignore"
+    unestimated: Literal["ignore", "mean"] | Annotated[Number, Field(ge=0)] = "ignore"
 
 
 class MetricMeasure(Closed):
@@ -191,8 +206,8 @@ class MetricMeasure(Closed):
     field: str | None = None
     only: Literal["all", "open", "done"] = "all"
     done: DoneRule = DoneRule()
-    start: float
-    target: float
+    start: Number
+    target: Number
 
     @model_validator(mode="after")
     def _check(self) -> MetricMeasure:
@@ -211,8 +226,8 @@ class MaintainMeasure(Closed):
     field: str | None = None
     only: Literal["all", "open", "done"] = "all"
     done: DoneRule = DoneRule()
-    min: float | None = None
-    max: float | None = None
+    min: Number | None = None
+    max: Number | None = None
 
     @model_validator(mode="after")
     def _check(self) -> MaintainMeasure:
@@ -236,9 +251,9 @@ class ManualMeasure(Closed):
     """A value kept in the file, moved from ``start`` to ``target`` (default 0 -> 1)."""
 
     kind: Literal["manual"]
-    value: float
-    start: float = 0.0
-    target: float = 1.0
+    value: Number
+    start: Number = 0.0
+    target: Number = 1.0
 
     @model_validator(mode="after")
     def _check(self) -> ManualMeasure:
@@ -326,8 +341,8 @@ class Thresholds(Closed):
     otherwise                                      -> off_track
     """
 
-    at_risk_behind: Annotated[float, Field(ge=0, le=1)] = 0.10
-    off_track_behind: Annotated[float, Field(ge=0, le=1)] = 0.25
+    at_risk_behind: Annotated[Number, Field(ge=0, le=1)] = 0.10
+    off_track_behind: Annotated[Number, Field(ge=0, le=1)] = 0.25
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -346,7 +361,7 @@ class Flags(Closed):
     # Post a comment on the home target when the status changes.
     checkins: bool | None = None
     # Progress and score may exceed 1.0 up to this cap (over-achievement).
-    max_score: Annotated[float, Field(ge=1.0, le=10.0)] = 1.0
+    max_score: Annotated[Number, Field(ge=1.0, le=10.0)] = 1.0
 
 
 class KeyResult(Closed):
@@ -355,7 +370,7 @@ class KeyResult(Closed):
     id: Annotated[str, Field(pattern=IDENT)]
     title: Annotated[str, Field(min_length=1)]
     owner: str | None = None
-    weight: Annotated[float, Field(gt=0)] = 1.0
+    weight: Annotated[Number, Field(gt=0)] = 1.0
     scope: tuple[Scope, ...] = ()
     measure: Measure
     write: tuple[WriteTarget, ...] = ()
@@ -384,6 +399,8 @@ class PeriodRange(Closed):
     def _ordered(self) -> PeriodRange:
         if self.end < self.start:
             raise ValueError("end is before start")
+        if self.start < FIRST_DAY or self.end > LAST_DAY:
+            raise ValueError(f"a period must lie between {FIRST_DAY} and {LAST_DAY}")
         return self
 
 
@@ -400,6 +417,8 @@ def _period_text(value: object) -> object:
 def _check_period(value: str | PeriodRange) -> str | PeriodRange:
     if isinstance(value, str) and not PERIOD.match(value):
         raise ValueError("period must look like 2026, 2026-Q4, 2026-H2, 2026-M11 or {start, end}")
+    if isinstance(value, str) and not FIRST_DAY.year <= int(value[:4]) <= LAST_DAY.year:
+        raise ValueError(f"period year must be between {FIRST_DAY.year} and {LAST_DAY.year}")
     return value
 
 
@@ -411,7 +430,7 @@ class Objective(Closed):
     owner: str | None = None
     period: str | PeriodRange
     parent: str | None = None
-    weight: Annotated[float, Field(gt=0)] = 1.0
+    weight: Annotated[Number, Field(gt=0)] = 1.0
     key_results: tuple[KeyResult, ...] = ()
     thresholds: Thresholds | None = None
 

@@ -18,39 +18,54 @@ from okrsync.commands.fields import fields_group
 from okrsync.commands.sandbox import sandbox_command
 from okrsync.commands.sync import SYNC_COMMANDS
 from okrsync.errors import UserError
-from okrsync.settings import SettingsError
+from okrsync.settings import SettingsError, unknown_environment
+from okrsync.state.errors import StateError
 
 log = logging.getLogger("okrsync")
 
 
 class OkrsyncGroup(click.Group):
-    """The one error handler at the edge: each known error becomes a message, not a trace."""
+    """The one error handler at the edge: each known error becomes a message, not a trace.
+
+    Exit codes: 2 for what the user must fix in the mappings, settings or command line;
+    1 for a failure while running (a tracker, the state database, anything unexpected).
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
+        app = ctx.find_object(AppContext)
         try:
             return super().invoke(ctx)
         except MappingError as exc:
-            _fail("the mappings have problems:", [str(p) for p in exc.problems], 2)
+            problems = [str(p) for p in exc.problems]
+            if any(p.message == "no such file or directory" for p in exc.problems):
+                problems.append("hint: point --mappings or the 'mappings' setting at them")
+            _fail(app, "the mappings have problems:", problems, 2)
         except SettingsError as exc:
-            _fail("the settings have problems:", exc.problems, 2)
+            notes = [f"note: {warning}" for warning in unknown_environment()]
+            _fail(app, "the settings have problems:", [*exc.problems, *notes], 2)
         except UserError as exc:
-            _fail(exc.message, exc.problems, exc.exit_code)
+            _fail(app, exc.message, exc.problems, exc.exit_code)
         except ConnectorError as exc:
-            _fail(exc.message, [], 1)
+            _fail(app, exc.message, [], 1)
+        except StateError as exc:
+            _fail(app, str(exc), [], 1)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as exc:
-            app = ctx.find_object(AppContext)
             if app is not None and app.verbose:
                 raise
             log.debug("unexpected error", exc_info=True)
-            _fail(f"unexpected error: {type(exc).__name__}: {exc}", ["rerun with --verbose"], 1)
+            _fail(
+                app, f"unexpected error: {type(exc).__name__}: {exc}", ["rerun with --verbose"], 1
+            )
 
 
-def _fail(message: str, problems: list[str], code: int) -> None:
-    click.echo(f"error: {message}", err=True)
+def _fail(app: AppContext | None, message: str, problems: list[str], code: int) -> None:
+    # Messages may quote a library's or a server's text: mask secrets there too.
+    redact = app.redact if app is not None else str
+    click.echo(redact(f"error: {message}"), err=True)
     for problem in problems:
-        click.echo(f"  {problem}", err=True)
+        click.echo(redact(f"  {problem}"), err=True)
     sys.exit(code)
 
 

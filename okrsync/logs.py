@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterable
+from typing import Any
 
 MASK = "**********"
 
@@ -53,9 +54,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of each record.
+
+    A handler bound to the stream of its creation keeps writing to it after it is replaced
+    and closed (a test runner capturing output, a daemon redirecting it).
+    """
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def setup_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> None:
-    """Configure the root logger once, writing to stderr."""
-    handler = logging.StreamHandler(sys.stderr)
+    """Configure the root logger, writing to stderr; calling it again replaces the set-up."""
+    handler = _Stderr()
     handler.addFilter(RedactSecrets(secrets))
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

@@ -31,14 +31,23 @@ from okrsync.settings import Settings, SettingsError
 def check_command(app: AppContext, offline: bool, mappings_path: Path | None) -> None:
     """Validate mapping files and, unless --offline, credentials, fields and queries."""
     try:
-        settings = app.settings()
-    except SettingsError:
+        settings: Settings | None = app.settings()
+    except SettingsError as exc:
         if not offline:
             raise
-        settings = None  # offline checks need no settings; connection names go unchecked
+        # Offline checks need no settings, but the user should know what went unchecked.
+        settings = None
+        count = len(exc.problems)
+        click.echo(
+            f"note: the settings have {count} problem{'s' if count != 1 else ''} (see "
+            "'okrsync config show'); connection names in the mappings were not checked",
+            err=True,
+        )
     path = mappings_path or (settings.mappings if settings else Path("mappings"))
+    # Offline, connection names are checked only if some are configured (CI may validate
+    # mappings with no tracker settings at all); online, every scope needs its connection.
     connections = None
-    if settings is not None and (settings.jira or settings.teambition):
+    if settings is not None and (not offline or settings.jira or settings.teambition):
         connections = settings.connection_names()
     tree = load_mappings(path, connections=connections)
     click.echo(
@@ -52,12 +61,13 @@ def check_command(app: AppContext, offline: bool, mappings_path: Path | None) ->
     for report in reports:
         status = "OK" if not report.problems else f"{len(report.problems)} problem(s)"
         click.echo(f"{report.connection}: {status}")
+        # Servers' answers end up in these lines: mask any configured secret they echo.
         for key, value in report.info.items():
-            click.echo(f"  {key}: {value}")
+            click.echo(app.redact(f"  {key}: {value}"))
         for problem in report.problems:
             problems += 1
             line = f"  {problem.where}: {problem.message}"
-            click.echo(line + (f"\n    fix: {problem.fix}" if problem.fix else ""))
+            click.echo(app.redact(line + (f"\n    fix: {problem.fix}" if problem.fix else "")))
     if problems:
         raise SystemExit(1)
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
-from okrsync.logs import setup_logging
-from okrsync.settings import SECRET_KEYS, Settings, load_settings
+from okrsync.logs import RedactSecrets, setup_logging
+from okrsync.settings import (
+    SECRET_KEYS,
+    Settings,
+    load_settings,
+    unknown_environment,
+    url_passwords,
+)
+
+log = logging.getLogger("okrsync")
 
 
 @dataclass
@@ -26,12 +35,20 @@ class AppContext:
             self._settings = load_settings(self.config)
             level = "debug" if self.verbose else (self.log_level or self._settings.log_level)
             setup_logging(level, self._settings.log_format, secret_values(self._settings))
+            for warning in unknown_environment():
+                log.warning("%s", warning)
         return self._settings
+
+    def redact(self, text: str) -> str:
+        """``text`` with every configured secret masked (once settings are loaded)."""
+        if self._settings is None:
+            return text
+        return RedactSecrets(secret_values(self._settings)).redact(text)
 
 
 def secret_values(settings: Settings) -> list[str]:
-    """Every secret in the settings, for masking in log output."""
-    values: list[str] = []
+    """Every secret in the settings (URL passwords too), for masking in log output."""
+    values: list[str] = url_passwords(settings)
     for connections in (settings.jira, settings.teambition):
         for conn in connections.values():
             for key in SECRET_KEYS:

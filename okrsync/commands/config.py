@@ -28,21 +28,28 @@ def show(app: AppContext, output: str) -> None:
 
 
 def _to_toml(data: dict[str, object], prefix: str = "") -> str:
+    """``data`` as TOML that reads back to the same values (unset ones become comments)."""
     scalars: list[str] = []
     tables: list[str] = []
     for key, value in data.items():
         if isinstance(value, dict):
-            name = f"{prefix}.{key}" if prefix else key
+            name = f"{prefix}.{_key(key)}" if prefix else _key(key)
             body = _to_toml(value, name)
             if any(not isinstance(v, dict) for v in value.values()) or not value:
-                tables.append(f"[{name}]\n{body}")
+                tables.append(f"[{name}]\n{body}".rstrip("\n"))
             else:
                 tables.append(body)
         elif value is None:
-            scalars.append(f"# {key} is not set")
+            scalars.append(f"# {_key(key)} is not set")
         else:
-            scalars.append(f"{key} = {json.dumps(value)}")
-    return "\n".join(scalars + ([""] if scalars and tables else []) + tables)
+            scalars.append(f"{_key(key)} = {json.dumps(value, ensure_ascii=False)}")
+    blocks = (["\n".join(scalars)] if scalars else []) + tables
+    return "\n\n".join(blocks)
+
+
+def _key(name: str) -> str:
+    # Connection names come from people: quote any that TOML would not take bare.
+    return name if name and all(c.isalnum() or c in "_-" for c in name) else json.dumps(name)
 
 
 @click.command("schema")

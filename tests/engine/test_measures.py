@@ -352,3 +352,161 @@ def test_manual(measure: dict[str, float], expected: float) -> None:
     assert result.progress == pytest.approx(expected)
     assert result.value == measure["value"]
     assert result.notes == ()
+
+
+# --------------------------------------------------------------------------- data slips
+
+
+@pytest.mark.parametrize(
+    ("policy", "done_points", "total_points"),
+    # PAY-5 (NaN) is done: it adds its counted estimate to both sides.
+    [("ignore", 3, 8), ("mean", 3 + 4, 8 + 4 + 4), (2, 3 + 2, 8 + 2 + 2)],
+)
+def test_negative_or_nan_estimates_count_as_unestimated(
+    policy: object, done_points: float, total_points: float
+) -> None:
+    items = [
+        item("PAY-2", DONE, estimate=3.0),
+        item("PAY-3", estimate=5.0),
+        item("PAY-4", estimate=-5.0),
+        item("PAY-5", DONE, estimate=float("nan")),
+    ]
+    result = run(kr({"kind": "points", "unestimated": policy}), items)
+    # The mean is taken over the valid estimates only: (3 + 5) / 2 = 4.
+    assert (result.done_points, result.total_points) == (done_points, total_points)
+    if policy == "ignore":
+        assert (
+            reasons(result)["PAY-4"]
+            == "negative estimate -5 treated as unestimated (policy: ignore)"
+        )
+        assert reasons(result)["PAY-5"] == "unestimated (policy: ignore)"
+    else:
+        pay4 = next(e for e in result.evidence if e.key == "PAY-4")
+        assert "negative estimate -5 treated as unestimated" in pay4.note
+
+
+def test_finishing_an_item_with_a_negative_estimate_never_lowers_progress() -> None:
+    before = [
+        item("PAY-2", DONE, estimate=1.0),
+        item("PAY-3", estimate=3.0),
+        item("PAY-4", estimate=-2.0),
+    ]
+    after = [*before[:2], replace(before[2], status_category=DONE, status="Done")]
+    measure = {"kind": "points", "unestimated": 0}
+    assert run(kr(measure), before).progress == pytest.approx(1 / 4)
+    assert run(kr(measure), after).progress == pytest.approx(1 / 4)
+
+
+# --------------------------------------------------------------------------- several scopes
+
+TB_PARENT = {"kind": "teambition_parent", "task": "tb-task-onboarding"}
+
+
+def tb_onboarding() -> list[WorkItem]:
+    """The demo's Teambition parent task and its six sub-tasks (first three done)."""
+    points = [3.0, 5.0, 2.0, None, 8.0, 1.0]
+    parent = item(
+        "tb-task-onboarding", DOING, source=Source.TEAMBITION, item_id="tb-task-onboarding"
+    )
+    children = [
+        item(
+            f"MOB-{n + 1}",
+            DONE if n < 3 else TODO,
+            estimate=estimate,
+            source=Source.TEAMBITION,
+            item_id=f"tb-sub-{n + 1}",
+            parent_id="tb-task-onboarding",
+        )
+        for n, estimate in enumerate(points)
+    ]
+    return [parent, *children]
+
+
+def test_a_kr_over_jira_and_teambition_counts_both_pools() -> None:
+    scopes = [{"kind": "jira_epics", "epics": ["PAY-1"]}, TB_PARENT]
+    items = demo_pay1() + tb_onboarding()
+    counted = run(kr({"kind": "count"}, scope=scopes), items)
+    # Jira: 4 of 8 stories done; Teambition: 3 of 6 sub-tasks done.
+    assert (counted.done_count, counted.total_count) == (7, 14)
+    assert counted.progress == 0.5
+    assert reasons(counted)["tb-task-onboarding"] == "the parent task itself"
+    points = run(kr({"kind": "points"}, scope=scopes), items)
+    # Jira 18 of 27 points (PAY-7 unestimated); Teambition 3+5+2 of 3+5+2+8+1.
+    assert (points.done_points, points.total_points) == (18 + 10, 27 + 19)
+
+
+def test_scope_parents_are_left_out_only_in_their_own_tracker() -> None:
+    # A Teambition task whose key reads like the Jira epic is another item entirely.
+    look_alike = item("PAY-1", DONE, source=Source.TEAMBITION, item_id="tb-look-alike")
+    scopes = [{"kind": "jira_epics", "epics": ["PAY-1"]}, TB_PARENT]
+    result = run(kr({"kind": "count"}, scope=scopes), [*demo_pay1(), look_alike])
+    assert "tb-look-alike" in {e.item_id for e in result.evidence}
+    assert (result.done_count, result.total_count) == (5, 9)
+
+
+def test_an_epic_nested_in_another_listed_epic_is_not_a_child() -> None:
+    nested = item("PAY-20", DOING, is_epic=True, parent_key="PAY-1", type="Epic")
+    scope = {"kind": "jira_epics", "epics": ["PAY-1", "PAY-20"]}
+    result = run(kr({"kind": "count"}, scope=scope), [*demo_pay1(), nested])
+    assert reasons(result)["PAY-20"] == "the epic itself"
+    assert result.total_count == 8
+
+
+def test_an_item_returned_by_two_scopes_counts_once() -> None:
+    scopes = [
+        {"kind": "jira_epics", "epics": ["PAY-1"]},
+        {"kind": "jira_issues", "issues": ["PAY-2"]},
+    ]
+    again = item("PAY-2", DONE, estimate=3.0, parent_key="PAY-1", parent_id="id-PAY-1")
+    result = run(kr({"kind": "count"}, scope=scopes), [*demo_pay1(), again])
+    assert (result.done_count, result.total_count) == (4, 8)
+
+
+# --------------------------------------------------------------------------- more edges
+
+
+def test_maintain_with_only_a_minimum_is_met_at_the_boundary() -> None:
+    at_min = run(maintain(min=11), demo_bugs())
+    assert (at_min.value, at_min.progress, at_min.maintain_distance) == (11, 1.0, 0.0)
+    inside = run(maintain(min=5, max=11), demo_bugs())
+    assert inside.progress == 1.0
+
+
+def test_metric_counting_zero_items() -> None:
+    # Nothing open any more: 20 -> 5 is beaten, so the KR is done (clamped to 1).
+    fewer = run(metric(only="open", start=20, target=5), [])
+    assert (fewer.value, fewer.progress, fewer.status) == (0, 1.0, "done")
+    more = run(metric(only="done", start=0, target=20), [])
+    assert (more.value, more.progress) == (0, 0.0)
+    assert "the scope returned no items" in more.notes
+
+
+def test_metric_exactly_on_target_is_done() -> None:
+    result = run(metric(only="done", start=0, target=9), demo_bugs())
+    assert (result.progress, result.status) == (1.0, "done")
+
+
+def test_numbers_too_large_to_add_up_are_unknown_not_a_crash() -> None:
+    huge = [item(f"PAY-{n}", fields={"Revenue": 1e308}) for n in (2, 3)]
+    measure = {"aggregate": "sum", "field": "Revenue", "start": 0, "target": 1e308}
+    result = run(metric(**measure), huge)
+    assert (result.progress, result.status) == (None, "stale")
+    assert result.stale_reason == "the sum of 'Revenue' is too large to compute"
+    tiny = run(kr({"kind": "manual", "value": 1e300, "start": 0, "target": 5e-324}, scope=[]), [])
+    assert (tiny.progress, tiny.stale_reason) == (
+        None,
+        "start and target are too close to compute progress",
+    )
+
+
+def test_equally_recent_copies_give_one_answer_whatever_their_order() -> None:
+    # Two scopes read in the same second may return an item before and after a change.
+    when = datetime(2026, 11, 2, tzinfo=UTC)
+    todo = item("PAY-2", TODO, updated=when)
+    done = item("PAY-2", DONE, updated=when)
+    first, second = (
+        run(kr({"kind": "count"}), [todo, done]),
+        run(kr({"kind": "count"}), [done, todo]),
+    )
+    assert first == second
+    assert first.done_count == 1

@@ -20,6 +20,12 @@ from mappings.schema import PeriodRange
         ("2026-H2", date(2026, 7, 1), date(2026, 12, 31)),
         ("2026-M11", date(2026, 11, 1), date(2026, 11, 30)),
         ("2028-M02", date(2028, 2, 1), date(2028, 2, 29)),
+        ("2027-M02", date(2027, 2, 1), date(2027, 2, 28)),
+        ("2026-M12", date(2026, 12, 1), date(2026, 12, 31)),
+        ("2028-Q1", date(2028, 1, 1), date(2028, 3, 31)),
+        ("2026-Q2", date(2026, 4, 1), date(2026, 6, 30)),
+        ("2026-Q3", date(2026, 7, 1), date(2026, 9, 30)),
+        ("2999-Q4", date(2999, 10, 1), date(2999, 12, 31)),
     ],
 )
 def test_parse_named_periods(text: str, start: date, end: date) -> None:
@@ -32,10 +38,31 @@ def test_parse_range_is_inclusive() -> None:
     assert period.ends_at == datetime(2026, 9, 17, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("text", ["2026-Q5", "26-Q1", "2026-M13", "Q4", ""])
+@pytest.mark.parametrize("text", ["2026-Q5", "26-Q1", "2026-M13", "2026-M00", "Q4", "", "2026Q4"])
 def test_parse_rejects_other_text(text: str) -> None:
     with pytest.raises(ValueError, match="must look like"):
         parse_period(text)
+
+
+@pytest.mark.parametrize("text", ["0000-Q1", "9999-Q4", "1969-M12"])
+def test_parse_rejects_years_out_of_range(text: str) -> None:
+    # Year 0 and the day after 9999-12-31 do not exist; both are typos anyway.
+    with pytest.raises(ValueError, match="year must be between 1970 and 2999"):
+        parse_period(text)
+
+
+def test_leap_day_counts_in_the_elapsed_share() -> None:
+    # 2028-Q1 has 91 days; the 1st of March 00:00 is 60 of them in (31 + 29).
+    q1 = parse_period("2028-Q1")
+    assert q1.days == 91
+    assert expected_ratio(q1, datetime(2028, 3, 1, tzinfo=UTC)) == 60 / 91
+
+
+def test_a_year_long_period_ends_on_new_year() -> None:
+    year = parse_period("2026")
+    assert year.ends_at == datetime(2027, 1, 1, tzinfo=UTC)
+    assert not is_closed(year, datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC))
+    assert expected_ratio(year, datetime(2026, 7, 2, 12, tzinfo=UTC)) == 0.5
 
 
 def test_period_cannot_end_before_it_starts() -> None:

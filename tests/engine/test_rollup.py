@@ -133,3 +133,43 @@ def test_objective_result_round_trips_through_json() -> None:
     out = roll(objectives, [result("own", 0.5), stale_result(None, "c", "down")])
     for value in out.values():
         assert ObjectiveResult.from_dict(json.loads(json.dumps(value.to_dict()))) == value
+
+
+def test_three_levels_of_alignment_with_weights() -> None:
+    objectives = [
+        objective("company"),
+        objective("product", {"p1": 1}, parent="company", weight=3),
+        objective("ops", {"o1": 1}, parent="company", weight=1),
+        objective("mobile", {"m1": 2, "m2": 1}, parent="product", weight=1),
+    ]
+    results = [result("p1", 0.8), result("o1", 0.4), result("m1", 0.5), result("m2", 0.2)]
+    out = roll(objectives, results)
+    mobile = (2 * 0.5 + 0.2) / 3  # 0.4
+    product = (0.8 + 1 * mobile) / 2  # its KR (weight 1) and its child (weight 1): 0.6
+    assert out["mobile"].progress == pytest.approx(0.4)
+    assert out["product"].progress == pytest.approx(product)
+    assert out["company"].progress == pytest.approx((3 * product + 0.4) / 4)
+    assert out["company"].children == ("ops", "product")
+
+
+def test_a_stale_child_keeps_its_value_and_its_parent_says_so() -> None:
+    objectives = [objective("top"), objective("child", {"c": 1}, parent="top")]
+    kept = stale_result(result("c", 0.3), "c", "jira: 503")
+    out = roll(objectives, [kept])
+    assert out["child"].progress == pytest.approx(0.3)
+    assert out["top"].progress == pytest.approx(0.3)
+    assert out["top"].partially_stale and out["top"].stale_krs == ("c",)
+
+
+def test_an_empty_child_objective_is_neither_counted_nor_stale() -> None:
+    objectives = [objective("top", {"own": 1}), objective("placeholder", parent="top", weight=5)]
+    out = roll(objectives, [result("own", 0.6)])
+    assert out["placeholder"].status == "not_started"
+    assert out["top"].progress == pytest.approx(0.6)
+    assert not out["top"].partially_stale
+
+
+def test_over_achievement_carries_into_the_objective() -> None:
+    out = roll([objective("o", {"a": 1, "b": 1})], [result("a", 1.2), result("b", 0.6)])
+    assert out["o"].progress == pytest.approx(0.9)
+    assert out["o"].score == 0.9

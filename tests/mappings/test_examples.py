@@ -127,3 +127,32 @@ def _leaves(errors: list[jsonschema.ValidationError]) -> list[jsonschema.Validat
         out.append(error)
         out.extend(_leaves(list(error.context or [])))
     return out
+
+
+def _set(data: Any, path: tuple[Any, ...], value: Any) -> None:
+    for step in path[:-1]:
+        data = data[step]
+    data[path[-1]] = value
+
+
+KR = ("objectives", 1, "key_results", 0)
+TYPOS = [
+    ((*KR, "measure", "kind"), "point"),
+    ((*KR, "scope", "kind"), "jira_epic"),
+    ((*KR, "scope", "epics"), ["pay-1"]),
+    ((*KR, "weight"), True),
+    ((*KR, "weight"), 0),
+    ((*KR, "measure", "unestimated"), "average"),
+    ((*KR, "write", 0, "kind"), "jira_isue"),
+    (("defaults", "write", "fields", "progres"), "OKR Progress"),
+    (("defaults", "write", "progress_format"), "percentage"),
+    (("objectives", 1, "period"), "2026-Q5"),
+    (("objectives", 1, "parnet"), "co-grow-paying-customers"),
+]
+
+
+@pytest.mark.parametrize(("path", "value"), TYPOS, ids=[f"{p[-1]}={v}" for p, v in TYPOS])
+def test_schema_rejects_typos(path: tuple[Any, ...], value: Any) -> None:
+    data = as_json(EXAMPLES / "payments-platform.yaml")
+    _set(data, path, value)
+    assert not jsonschema.Draft202012Validator(mapping_json_schema()).is_valid(data)

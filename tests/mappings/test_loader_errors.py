@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mappings.loader import MappingError, MappingProblem, load_mappings
+from mappings.loader import MAX_FILE_BYTES, MappingError, MappingProblem, load_mappings
 
 BROKEN = Path(__file__).parent / "broken"
 
@@ -185,6 +185,61 @@ CASES: list[tuple[str, Connections, list[str]]] = [
             "write target 'jira_epics' needs a 'jira_epics' scope on this key result"
         ],
     ),
+    (
+        "bool_weight.yaml",
+        None,
+        [
+            "bool_weight.yaml:8:17 objectives[0].key_results[0].weight: "
+            "expected a number, got 'yes'",
+            "bool_weight.yaml:13:17 objectives[0].key_results[1].weight: "
+            "expected a number, got true",
+            "bool_weight.yaml:15:52 objectives[0].key_results[1].measure.start: "
+            "expected a number, got '20'",
+        ],
+    ),
+    (
+        "not_finite.yaml",
+        None,
+        [
+            "not_finite.yaml:5:13 objectives[0].weight: expected a finite number, got inf",
+            "not_finite.yaml:9:40 objectives[0].key_results[0].measure.value: "
+            "expected a finite number, got nan",
+        ],
+    ),
+    (
+        "period_year.yaml",
+        None,
+        [
+            "period_year.yaml:4:13 objectives[0].period: "
+            "period year must be between 1970 and 2999, got '0226-Q4'",
+            "period_year.yaml:7:13 objectives[1].period: "
+            "a period must lie between 1970-01-01 and 2999-12-31",
+        ],
+    ),
+    (
+        "unread_done_list.yaml",
+        None,
+        [
+            "unread_done_list.yaml:11:17 objectives[0].key_results[0].measure.done: "
+            "'statuses' is only read with by: statuses (here by: resolution)"
+        ],
+    ),
+    (
+        "tab_indent.yaml",
+        None,
+        [
+            "tab_indent.yaml:3:1 <yaml>: found character '\\t' that cannot start any token "
+            "(indent with spaces, not tabs)"
+        ],
+    ),
+    (
+        "two_documents.yaml",
+        None,
+        [
+            "two_documents.yaml:2:1 <yaml>: but found another document "
+            "(a mapping file holds one document: remove the '---')"
+        ],
+    ),
     ("empty.yaml", None, ["empty.yaml:1:1 <document>: file is empty; expected a mapping"]),
     (
         "only_comments.yaml",
@@ -318,3 +373,98 @@ def test_the_error_lists_every_problem() -> None:
         "  q4.yaml:14:7 objectives[0].key_results[2].scope.jql: x",
         "  q4.yaml:14:7 objectives[0].key_results[2].scope.jql: x",
     ]
+
+
+VALID = """\
+objectives:
+  - id: pay
+    title: Payments
+    period: 2026-Q4
+    key_results:
+      - id: pay-checkout
+        title: Ship checkout v2
+        scope: {kind: jira_epics, epics: [PAY-1]}
+        measure: {kind: count}
+"""
+
+
+def test_windows_line_endings_keep_lines_and_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = VALID.replace("measure: {kind: count}", "measure: {kind: count, credit: 1}")
+    Path("crlf.yaml").write_bytes(text.replace("\n", "\r\n").encode())
+    assert problems_of("crlf.yaml") == [
+        "crlf.yaml:9:32 objectives[0].key_results[0].measure.credit: unknown key 'credit'; "
+        "expected one of: done, in_progress_credit, kind"
+    ]
+
+
+def test_a_byte_order_mark_is_fine(tmp_path: Path) -> None:
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + VALID.encode())
+    assert list(load_mappings(path).key_results) == ["pay-checkout"]
+
+
+def test_text_that_is_not_utf8_is_located(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("latin1.yaml").write_bytes(
+        VALID.replace("Payments", "Paiements \u00e9t\u00e9").encode("latin-1")
+    )
+    assert problems_of("latin1.yaml") == [
+        "latin1.yaml:3:22 <file>: not UTF-8 text (byte 0xe9); save the file as UTF-8"
+    ]
+
+
+def test_a_huge_file_is_refused_before_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    filler = "# " + "x" * 1022 + "\n"
+    Path("dump.yaml").write_text(VALID + filler * (MAX_FILE_BYTES // len(filler) + 1))
+    size_kib = Path("dump.yaml").stat().st_size // 1024
+    assert problems_of("dump.yaml") == [
+        f"dump.yaml:1:1 <file>: file is {size_kib} KiB; a mapping file may hold at most "
+        "1024 KiB (split it into several files)"
+    ]
+
+
+def test_nested_aliases_are_not_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nine levels of nine aliases would be 387 million strings if expanded; the loader
+    # shares them, so this is as fast as any small file (a hang would hit the test timeout).
+    monkeypatch.chdir(tmp_path)
+    lines = ['lol0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 10):
+        lines.append(f"lol{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 9)}]")
+    Path("laughs.yaml").write_text("\n".join(lines) + "\n" + VALID)
+    found = problems_of("laughs.yaml")
+    assert len(found) == 10
+    assert found[9] == (
+        "laughs.yaml:10:1 lol9: unknown key 'lol9'; expected one of: version, defaults, objectives"
+    )
+
+
+def test_an_alias_reused_where_a_value_is_expected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = VALID.replace("epics: [PAY-1]", "epics: &e [PAY-1]") + (
+        "      - id: pay-again\n"
+        "        title: Same epics\n"
+        "        scope: {kind: jira_epics, epics: *e}\n"
+        "        measure: {kind: milestone}\n"
+    )
+    Path("alias.yaml").write_text(text)
+    tree = load_mappings(Path("alias.yaml"))
+    assert len(tree.scopes()) == 1
+
+
+def test_an_epics_target_writes_through_its_scopes_connection(tmp_path: Path) -> None:
+    path = tmp_path / "epics.yaml"
+    path.write_text(
+        VALID.replace("epics: [PAY-1]}", "epics: [PAY-1], connection: dc}")
+        + "        write: [{kind: jira_epics}]\n"
+    )
+    tree = load_mappings(path, connections={"jira": {"cloud", "dc"}})
+    [write] = tree.effective_write("pay-checkout")
+    assert write.connection is None  # the planner takes the scope's connection

@@ -1,27 +1,13 @@
-"""Settings from environment, TOML file, .env and secret files; `okrsync config show`."""
+"""Settings from environment, TOML file, .env and secret files, and what each holds."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from okrsync.settings import SettingsError, load_settings
-
-CANARY = "canary-9f3b2c7e-secret"
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("OKRSYNC_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)  # no stray .env from the working directory
-    monkeypatch.setenv("OKRSYNC_SECRETS_DIR", str(tmp_path / "no-secrets"))
+from okrsync.settings import Settings, SettingsError, load_settings
+from tests.settings.conftest import CANARY
 
 
 def test_defaults_need_no_configuration() -> None:
@@ -29,23 +15,70 @@ def test_defaults_need_no_configuration() -> None:
     assert settings.jira == {} and settings.teambition == {}
     assert settings.state_url == "sqlite:///okrsync.db"
     assert settings.mappings == Path("mappings")
+    assert settings.schedule == "*/15 * * * *"
+    assert settings.listen == "127.0.0.1:9464"
+    assert (settings.log_level, settings.log_format) == ("info", "text")
 
 
-def test_nested_environment_names_connections(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OKRSYNC_JIRA__CLOUD__URL", "https://acme.atlassian.net")
-    monkeypatch.setenv("OKRSYNC_JIRA__CLOUD__EMAIL", "bot@acme.com")
-    monkeypatch.setenv("OKRSYNC_JIRA__CLOUD__API_TOKEN", CANARY)
+@pytest.mark.usefixtures("cloud_env")
+def test_named_jira_connections_of_both_flavours(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OKRSYNC_JIRA__DC__URL", "https://jira.acme.internal")
     monkeypatch.setenv("OKRSYNC_JIRA__DC__PAT", CANARY)
     monkeypatch.setenv("OKRSYNC_JIRA__DC__FLAVOUR", "datacenter")
-    monkeypatch.setenv("OKRSYNC_SYNC__DROP_THRESHOLD", "0.3")
+    monkeypatch.setenv("OKRSYNC_JIRA__DC__CONCURRENCY", "2")
     settings = load_settings()
-    assert set(settings.jira) == {"cloud", "dc"}
-    assert settings.jira["dc"].flavour == "datacenter"
-    assert settings.jira["cloud"].api_token is not None
-    assert settings.jira["cloud"].api_token.get_secret_value() == CANARY
-    assert settings.sync.drop_threshold == 0.3
+    assert settings.connection_names() == {"jira": {"cloud", "dc"}, "teambition": set()}
+    cloud, dc = settings.jira["cloud"], settings.jira["dc"]
+    assert cloud.flavour == "auto"  # detected from serverInfo unless given
+    assert cloud.email == "bot@acme.com" and cloud.pat is None
+    assert cloud.api_token is not None and cloud.api_token.get_secret_value() == CANARY
+    assert dc.flavour == "datacenter" and dc.email is None
+    assert dc.pat is not None and dc.pat.get_secret_value() == CANARY
+    assert (cloud.concurrency, dc.concurrency) == (4, 2)
     assert CANARY not in repr(settings)
+    assert CANARY not in str(settings.model_dump())
+
+
+def test_teambition_connection_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OKRSYNC_TEAMBITION__MAIN__APP_ID", "okrsync-demo")
+    monkeypatch.setenv("OKRSYNC_TEAMBITION__MAIN__APP_SECRET", CANARY)
+    monkeypatch.setenv("OKRSYNC_TEAMBITION__MAIN__TENANT_ID", "tb-org-demo")
+    monkeypatch.setenv("OKRSYNC_TEAMBITION__MAIN__OPERATOR_ID", "tb-user-ana")
+    main = load_settings().teambition["main"]
+    assert str(main.base_url) == "https://open.teambition.com/api"
+    assert (main.app_id, main.tenant_id, main.operator_id) == (
+        "okrsync-demo",
+        "tb-org-demo",
+        "tb-user-ana",
+    )
+    assert main.app_secret.get_secret_value() == CANARY
+
+
+def test_scalar_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OKRSYNC_MAPPINGS", "okrs/")
+    monkeypatch.setenv("OKRSYNC_STATE_URL", "postgresql+psycopg://okrsync@db:5432/okrsync")
+    monkeypatch.setenv("OKRSYNC_SCHEDULE", "  0   9 * * mon-fri ")
+    monkeypatch.setenv("OKRSYNC_LISTEN", "[::]:0")
+    monkeypatch.setenv("OKRSYNC_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("OKRSYNC_LOG_FORMAT", "json")
+    monkeypatch.setenv("OKRSYNC_SYNC__DROP_THRESHOLD", "0.3")
+    monkeypatch.setenv("OKRSYNC_RETRY__MAX_ATTEMPTS", "2")
+    settings = load_settings()
+    assert settings.mappings == Path("okrs")
+    assert settings.state_url == "postgresql+psycopg://okrsync@db:5432/okrsync"
+    assert settings.schedule == "0 9 * * mon-fri"  # normalized
+    assert settings.listen == "[::]:0"  # port 0: any free port
+    assert (settings.log_level, settings.log_format) == ("warning", "json")
+    assert settings.sync.drop_threshold == 0.3
+    assert settings.retry.max_attempts == 2
+
+
+@pytest.mark.parametrize(("given", "kept"), [("15m", "15m"), ("@daily", "0 0 * * *")])
+def test_schedule_takes_intervals_and_cron_macros(
+    monkeypatch: pytest.MonkeyPatch, given: str, kept: str
+) -> None:
+    monkeypatch.setenv("OKRSYNC_SCHEDULE", given)
+    assert load_settings().schedule == kept
 
 
 def test_toml_file_and_environment_precedence(
@@ -53,13 +86,15 @@ def test_toml_file_and_environment_precedence(
 ) -> None:
     config = tmp_path / "okrsync.toml"
     config.write_text(
-        'state_url = "sqlite:///from-file.db"\nlog_level = "warning"\n'
+        'state_url = "sqlite:///from-file.db"\nlog_level = "warning"\nschedule = "1h"\n'
         '[teambition.main]\napp_id = "app"\napp_secret = "s3cr3t-value"\ntenant_id = "org"\n'
     )
     monkeypatch.setenv("OKRSYNC_LOG_LEVEL", "DEBUG")
+    (tmp_path / ".env").write_text("OKRSYNC_SCHEDULE=30m\nOKRSYNC_LOG_LEVEL=error\n")
     settings = load_settings(config)
     assert settings.state_url == "sqlite:///from-file.db"
-    assert settings.log_level == "debug"  # environment wins over the file
+    assert settings.log_level == "debug"  # environment wins over .env and the file
+    assert settings.schedule == "30m"  # .env wins over the file
     assert settings.teambition["main"].tenant_id == "org"
 
 
@@ -77,20 +112,32 @@ def test_dotenv_is_read(tmp_path: Path) -> None:
     assert load_settings().state_url == "sqlite:///dotenv.db"
 
 
-def test_secret_from_file_reference(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("cloud_env")
+def test_secret_from_a_file_named_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     secret = tmp_path / "token"
     secret.write_text(CANARY + "\n")
-    monkeypatch.setenv("OKRSYNC_JIRA__CLOUD__URL", "https://acme.atlassian.net")
-    monkeypatch.setenv("OKRSYNC_JIRA__CLOUD__EMAIL", "bot@acme.com")
+    monkeypatch.delenv("OKRSYNC_JIRA__CLOUD__API_TOKEN")
     monkeypatch.setenv("OKRSYNC_JIRA__CLOUD__API_TOKEN_FILE", str(secret))
     token = load_settings().jira["cloud"].api_token
     assert token is not None and token.get_secret_value() == CANARY
 
 
-def test_secret_from_secrets_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_secret_from_a_file_named_in_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "tb_secret").write_text(CANARY)
+    config = tmp_path / "okrsync.toml"
+    config.write_text(
+        '[teambition.main]\napp_id = "app"\ntenant_id = "org"\n'
+        f'app_secret_file = "{tmp_path / "tb_secret"}"\n'
+    )
+    assert load_settings(config).teambition["main"].app_secret.get_secret_value() == CANARY
+
+
+def test_secret_from_the_secrets_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     secrets = tmp_path / "secrets"
     secrets.mkdir()
-    (secrets / "okrsync_teambition__main__app_secret").write_text(CANARY)
+    (secrets / "okrsync_teambition__main__app_secret").write_text(CANARY + "\n")
     monkeypatch.setenv("OKRSYNC_SECRETS_DIR", str(secrets))
     monkeypatch.setenv("OKRSYNC_TEAMBITION__MAIN__APP_ID", "app")
     monkeypatch.setenv("OKRSYNC_TEAMBITION__MAIN__TENANT_ID", "org")
@@ -98,59 +145,28 @@ def test_secret_from_secrets_directory(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert app_secret.get_secret_value() == CANARY
 
 
-def test_missing_secret_file_is_a_clear_error(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("OKRSYNC_JIRA__CLOUD__URL", "https://acme.atlassian.net")
-    monkeypatch.setenv("OKRSYNC_JIRA__CLOUD__PAT_FILE", str(tmp_path / "absent"))
-    with pytest.raises(SettingsError) as info:
-        load_settings()
-    assert "cloud.pat_file: cannot read" in str(info.value)
+def test_overrides_win_over_every_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OKRSYNC_LOG_LEVEL", "debug")
+    assert load_settings(log_level="error").log_level == "error"
 
 
-def test_every_problem_reported_at_once(tmp_path: Path) -> None:
-    config = tmp_path / "bad.toml"
-    config.write_text(
-        'lisen = "x"\nlog_level = "loud"\n[sync]\ndrop_threshold = 2\n'
-        '[jira.cloud]\nurl = "https://a.atlassian.net"\n'
-    )
-    with pytest.raises(SettingsError) as info:
-        load_settings(config)
-    text = "\n".join(info.value.problems)
-    assert f"{config}: lisen: Extra inputs are not permitted" in text
-    assert f"{config}: log_level:" in text
-    assert f"{config}: sync.drop_threshold: Input should be less than or equal to 1" in text
-    assert "give either 'pat' or both 'email' and 'api_token'" in text
-    assert len(info.value.problems) == 4
+def test_settings_are_frozen() -> None:
+    settings = load_settings()
+    with pytest.raises(ValueError, match="frozen"):
+        settings.log_level = "debug"  # type: ignore[misc]
 
 
 def test_missing_config_file(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="config file not found"):
+    with pytest.raises(SettingsError) as info:
         load_settings(tmp_path / "nope.toml")
+    assert info.value.problems == [f"{tmp_path / 'nope.toml'}: config file not found"]
 
 
-def test_config_show_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    from okrsync.cli import main
-
-    monkeypatch.setenv("OKRSYNC_JIRA__CLOUD__URL", "https://acme.atlassian.net")
-    monkeypatch.setenv("OKRSYNC_JIRA__CLOUD__EMAIL", "bot@acme.com")
-    monkeypatch.setenv("OKRSYNC_JIRA__CLOUD__API_TOKEN", CANARY)
-    runner = CliRunner()
-    shown = runner.invoke(main, ["config", "show"])
-    assert shown.exit_code == 0, shown.output
-    assert CANARY not in shown.output
-    assert "[jira.cloud]" in shown.output
-    assert 'api_token = "**********"' in shown.output
-    as_json = runner.invoke(main, ["config", "show", "--output", "json"])
-    data = json.loads(as_json.output)
-    assert data["jira"]["cloud"]["api_token"] == "**********"
-    assert data["jira"]["cloud"]["email"] == "bot@acme.com"
-
-
-def test_bad_settings_exit_with_located_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    from okrsync.cli import main
-
-    monkeypatch.setenv("OKRSYNC_LISTEN", "nowhere")
-    result = CliRunner().invoke(main, ["config", "show"])
-    assert result.exit_code == 2
-    assert "listen: Value error, listen must be HOST:PORT" in result.output
+def test_connection_names_for_mapping_checks() -> None:
+    settings = Settings.model_validate(
+        {
+            "jira": {"cloud": {"url": "https://a.atlassian.net", "pat": "x" * 8}},
+            "teambition": {"main": {"app_id": "a", "app_secret": "s" * 8, "tenant_id": "t"}},
+        }
+    )
+    assert settings.connection_names() == {"jira": {"cloud"}, "teambition": {"main"}}
