@@ -2,8 +2,9 @@
 
 ``JiraConnector`` implements ``connectors.base.Connector``. The pieces live beside it:
 ``jira_client`` (library client, retries, paging), ``jira_fetch`` (scopes -> WorkItems),
-``jira_write`` (field reads/writes, field creation), ``jira_fields`` (names -> ids, value
-forms), ``jira_query`` (JQL, issue mapping), ``jira_errors`` (user-facing messages).
+``jira_write`` (field reads/writes), ``jira_bootstrap`` (field creation), ``jira_fields``
+(names -> ids, value forms), ``jira_query`` (JQL, issue mapping), ``jira_errors``
+(user-facing messages).
 
 Field names are resolved to ids with one ``GET /field`` that is kept until ``refresh()``;
 call ``refresh()`` at the start of every cycle so that renamed or newly created fields are
@@ -27,12 +28,13 @@ from connectors.base import (
     PreflightReport,
     Problem,
 )
+from connectors.jira_bootstrap import CreatedField, ensure_fields
 from connectors.jira_client import JiraClient, run_all
 from connectors.jira_errors import Context
 from connectors.jira_fetch import Fetcher
-from connectors.jira_fields import FieldSpec
+from connectors.jira_fields import STATUS_OPTIONS, FieldSpec, options_by_hand
 from connectors.jira_query import and_all, chunks, keys_in, split_order_by
-from connectors.jira_write import CreatedField, ensure_fields, read_fields, write_fields
+from connectors.jira_write import read_fields, write_fields
 from connectors.retry import RetryPolicy
 from mappings.schema import JiraEpicsScope, JiraIssuesScope, JqlScope, Scope
 
@@ -76,6 +78,11 @@ def _describe(scope: object) -> str:
     if isinstance(scope, JiraIssuesScope):
         return f"issues scope {', '.join(scope.issues)}"
     return f"{getattr(scope, 'kind', 'unknown')} scope"
+
+
+def _user_jql(scope: object) -> str | None:
+    """The JQL a person wrote for a scope (None when okrsync builds it)."""
+    return scope.jql if isinstance(scope, JqlScope) else None
 
 
 class JiraConnector:
@@ -144,7 +151,7 @@ class JiraConnector:
     def _count_one(self, scope: Scope) -> int:
         jql = self.scope_jql(scope)
         if not (isinstance(scope, JiraEpicsScope) and scope.include_subtasks):
-            return self.client.count(jql)
+            return self.client.count(jql, shown=_user_jql(scope))
         children = [raw["key"] for raw in self.client.search(jql, ["issuetype"])]
         subtasks = sum(self.client.count(keys_in("parent", c)) for c in chunks(children))
         return len(children) + subtasks
@@ -255,14 +262,18 @@ class JiraConnector:
                 ctx=Context("edit screen read", issue=target),
             )
         except ConnectorError as exc:
-            return [Problem(target, exc.message, "check the issue key in the mapping")]
-        editable = set((meta or {}).get("fields", {}))
+            # A 404's message already says what to check.
+            fix = "" if exc.status == 404 else "check the issue key in the mapping"
+            return [Problem(target, exc.message, fix)]
+        editable: Mapping[str, Any] = (meta or {}).get("fields", {})
         catalog = self.client.catalog()
         project = target.rsplit("-", 1)[0]
         problems = []
         for name in names:
             info = catalog.get(name)
-            if info is not None and info.id not in editable:
+            if info is None:
+                continue  # reported once for the connection
+            if info.id not in editable:
                 problems.append(
                     Problem(
                         target,
@@ -270,11 +281,28 @@ class JiraConnector:
                         f"add field '{name}' to the edit screen of project {project}",
                     )
                 )
+            elif info.kind == "select" and "allowedValues" in editable[info.id]:
+                offered = {str(v.get("value")) for v in editable[info.id]["allowedValues"] or ()}
+                missing = [o for o in STATUS_OPTIONS if o not in offered]
+                if missing:
+                    fix = (
+                        "run 'okrsync fields bootstrap', which adds them"
+                        if self.client.flavour == "cloud"
+                        else options_by_hand(missing)
+                    )
+                    problems.append(
+                        Problem(
+                            target,
+                            f"field '{name}' on {target} lacks the options okrsync writes: "
+                            f"{', '.join(missing)}",
+                            fix,
+                        )
+                    )
         return problems
 
     def _check_scope(self, scope: Scope) -> list[Problem]:
         try:
-            self.client.count(self.scope_jql(scope))
+            self.client.count(self.scope_jql(scope), shown=_user_jql(scope))
         except ConnectorError as exc:
             fix = "fix the query in the mapping" if exc.status == 400 else ""
             return [Problem(_describe(scope), exc.message, fix)]

@@ -112,7 +112,9 @@ class JiraClient:
                 host=self.url,
             )
         except Exception as exc:
-            raise to_connector_error(exc, connection=self.name, url=self.url, ctx=context) from exc
+            raise to_connector_error(
+                exc, connection=self.name, url=self.url, ctx=context, idempotent=idempotent
+            ) from exc
 
     def raw_call(self, fn: Callable[[], T], *, idempotent: bool = True, what: str = "") -> T:
         """Like ``call`` but lets the client's own exception through (for callers that
@@ -250,9 +252,14 @@ class JiraClient:
 
     # ----------------------------------------------------------------- search
 
-    def search(self, jql: str, field_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """Every issue matching ``jql`` (raw JSON), paging to the end on either flavour."""
-        ctx = Context("search", jql=jql)
+    def search(
+        self, jql: str, field_ids: Sequence[str], *, shown: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every issue matching ``jql`` (raw JSON), paging to the end on either flavour.
+
+        ``shown`` is the user's JQL that ``jql`` was built from: messages quote it.
+        """
+        ctx = Context("search", jql=jql, user_jql=shown)
         issues: dict[str, dict[str, Any]] = {}
         cloud = self.flavour == "cloud"
         token: str | None = None
@@ -271,7 +278,7 @@ class JiraClient:
                 if token in seen:
                     raise ConnectorError(
                         f"Jira at {self.url} returned the same page token twice for a "
-                        f"search; stopped paging (JQL: {jql})",
+                        f"search; stopped paging (JQL: {shown or jql})",
                         retryable=True,
                     )
                 seen.add(token)
@@ -281,7 +288,9 @@ class JiraClient:
                 # to ask forever.
                 if not got or start >= int(data.get("total", 0)):
                     return list(issues.values())
-        raise ConnectorError(f"a search on {self.url} had more than {MAX_PAGES} pages (JQL: {jql})")
+        raise ConnectorError(
+            f"a search on {self.url} had more than {MAX_PAGES} pages (JQL: {shown or jql})"
+        )
 
     def _page(
         self, jql: str, field_ids: Sequence[str], *, token: str | None, start: int
@@ -311,9 +320,10 @@ class JiraClient:
             )
         return result if isinstance(result, dict) else {}
 
-    def count(self, jql: str) -> int:
-        """Issues matching ``jql``: Cloud's approximate count, DC's search total."""
-        ctx = Context("count", jql=jql)
+    def count(self, jql: str, *, shown: str | None = None) -> int:
+        """Issues matching ``jql``: Cloud's approximate count, DC's search total
+        (``shown`` as for ``search``)."""
+        ctx = Context("count", jql=jql, user_jql=shown)
         if self.flavour == "cloud":
             return int(self.call(lambda: self.jira.approximate_issue_count(jql), ctx=ctx) or 0)
         params = {"jql": jql, "maxResults": 0, "fields": "id", "validateQuery": "strict"}
@@ -341,10 +351,17 @@ class JiraClient:
 
     def post_json(self, path: str, body: Any, *, ctx: Context) -> Any:
         """``POST`` JSON (not idempotent) through the library's session; parsed answer."""
+        return self.send_json("POST", path, body, ctx=ctx)
+
+    def send_json(self, method: str, path: str, body: Any, *, ctx: Context) -> Any:
+        """Send JSON through the library's session (``POST`` is never repeated blindly,
+        ``PUT`` and ``DELETE`` are idempotent); parsed answer, or None when empty."""
         url = self.api_url(path)
         data = json.dumps(body)
         response = self.call(
-            lambda: self.jira._session.post(url, data=data), idempotent=False, ctx=ctx
+            lambda: self.jira._session.request(method, url, data=data),
+            idempotent=method.upper() != "POST",
+            ctx=ctx,
         )
         return response.json() if response.content else None
 

@@ -178,13 +178,13 @@ class Fetcher:
         condition, order = split_order_by(scope.jql)
         filters = "" if scope.include_subtasks else self.client.not_subtask()
         jql = with_order(and_all(condition, filters, self.since(request)), order)
-        raws = self.client.search(jql, spec.ids())
+        raws = self.client.search(jql, spec.ids(), shown=scope.jql)
         items = [to_work_item(raw, spec) for raw in raws]
         if not scope.include_subtasks:
             items = [item for item in items if not item.is_subtask]
         total = len(items)
         if request.since is not None:
-            total = self.client.count(and_all(condition, filters))
+            total = self.client.count(and_all(condition, filters), shown=scope.jql)
         return FetchResult(items, total)
 
     # ----------------------------------------------------------------- epics

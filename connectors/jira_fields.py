@@ -19,6 +19,8 @@ FieldKind = Literal["number", "text", "select", "datetime", "other"]
 CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
 EPIC_LINK_TYPE = "com.pyxis.greenhopper.jira:gh-epic-link"
 NUMBER_TOLERANCE = 1e-9
+# Most characters a single-line text field ("textfield") holds.
+TEXTFIELD_LIMIT = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,14 +156,27 @@ def from_jira(info: FieldInfo, raw: object) -> object:
     return raw
 
 
+def fit_text(info: FieldInfo, value: str) -> str:
+    """Text as Jira keeps it: a single-line text field holds at most 255 characters, so a
+    longer value is cut (ending in an ellipsis) rather than refused on every write."""
+    if info.custom_type == CF + "textfield" and len(value) > TEXTFIELD_LIMIT:
+        return value[: TEXTFIELD_LIMIT - 1] + "\u2026"
+    return value
+
+
 def to_jira(info: FieldInfo, value: object, target: str) -> object:
     """A ``FieldWrite`` value as Jira's JSON for this field's kind."""
     if value is None:
         return None
-    if info.kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+    if (
+        info.kind == "number"
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    ):
         return float(value)
     if info.kind == "text" and isinstance(value, str):
-        return value
+        return fit_text(info, value) or None
     if info.kind == "select" and isinstance(value, str):
         return {"value": value}
     if info.kind == "datetime" and isinstance(value, datetime):
@@ -175,7 +190,10 @@ def to_jira(info: FieldInfo, value: object, target: str) -> object:
 
 def same_value(info: FieldInfo, current: object, desired: object) -> bool:
     """Whether writing ``desired`` would change nothing (numbers within 1e-9, datetimes
-    to the millisecond, select by option value)."""
+    to the millisecond in any time zone, select by option value, text as Jira keeps it:
+    empty is no value, over-long is cut)."""
+    if info.kind == "text" and isinstance(desired, str | None) and isinstance(current, str | None):
+        return (current or "") == fit_text(info, desired or "")
     if current is None or desired is None:
         return current is None and desired is None
     if info.kind == "number":

@@ -1,4 +1,4 @@
-"""Reading and writing okrsync's fields on Jira issues, and creating those fields.
+"""Reading and writing okrsync's fields on Jira issues (field creation: ``jira_bootstrap``).
 
 Writes compare first: the current values of every target come from one ``key in (...)``
 search per 100 targets (a per-issue read for targets the search does not return), and only
@@ -15,7 +15,6 @@ from typing import Any
 from jira.exceptions import JIRAError
 
 from connectors.base import (
-    AuthError,
     ConnectorError,
     FieldNotEditableError,
     FieldRef,
@@ -25,12 +24,9 @@ from connectors.base import (
 from connectors.jira_client import JiraClient, run_all
 from connectors.jira_errors import Context, jira_messages, status_of
 from connectors.jira_fields import (
-    CREATE_TYPES,
     FieldCatalog,
     FieldInfo,
-    FieldSpec,
     from_jira,
-    options_by_hand,
     same_value,
     to_jira,
 )
@@ -198,8 +194,11 @@ def _refused_fields(
     if not named:
         return None
     try:
-        editable = set((client.jira.editmeta(target) or {}).get("fields", {}))
-    except Exception:  # the edit screen is only used to word the message
+        meta = client.call(
+            lambda: client.jira.editmeta(target), ctx=Context("edit screen read", issue=target)
+        )
+        editable: set[str] | None = set((meta or {}).get("fields", {}))
+    except ConnectorError:  # the edit screen is only used to word the message
         editable = None
     out: dict[str, ConnectorError] = {}
     for fid, message in named.items():
@@ -211,80 +210,3 @@ def _refused_fields(
                 f"Jira refused the value for field '{name}' on {target}: {message}", status=400
             )
     return out
-
-
-# --------------------------------------------------------------------------- field creation
-
-
-@dataclass(frozen=True, slots=True)
-class CreatedField:
-    """A field ``ensure_fields`` created (``id`` None on a dry run); ``note`` for a person."""
-
-    spec: FieldSpec
-    id: str | None
-    note: str = ""
-
-
-def ensure_fields(
-    client: JiraClient, specs: Sequence[FieldSpec], *, dry_run: bool = False
-) -> list[CreatedField]:
-    """Create the fields of ``specs`` that do not exist yet (needs Jira admin rights)."""
-    client.refresh()
-    catalog = client.catalog()
-    missing = [s for s in specs if not catalog.candidates(s.name)]
-    created: list[CreatedField] = []
-    for spec in missing:
-        if dry_run:
-            created.append(CreatedField(spec, None, "would be created"))
-            continue
-        type_key, searcher = CREATE_TYPES[spec.kind]
-        body = {
-            "name": spec.name,
-            "description": spec.description,
-            "type": type_key,
-            "searcherKey": searcher,
-        }
-        try:
-            answer = client.post_json("field", body, ctx=Context("field creation"))
-        except AuthError as exc:
-            if exc.status != 403:
-                raise
-            names = ", ".join(f"'{s.name}'" for s in missing)
-            raise AuthError(
-                f"creating custom fields needs Jira administrator rights, which connection "
-                f"'{client.name}' lacks (HTTP 403): ask a Jira admin to run "
-                f"'okrsync fields bootstrap' or to create {names}",
-                status=403,
-            ) from exc
-        field_id = str(answer["id"])
-        note = _add_options(client, field_id, spec.options) if spec.options else ""
-        created.append(CreatedField(spec, field_id, note))
-    if created and not dry_run:
-        client.refresh()
-    return created
-
-
-def _add_options(client: JiraClient, field_id: str, options: Sequence[str]) -> str:
-    """Give a new select field its options in its (default) context; returns a note."""
-    if client.flavour == "datacenter":
-        return options_by_hand(options)
-    try:
-        contexts = client.get_json(f"field/{field_id}/context", ctx=Context("field context read"))
-        values = contexts.get("values") or [] if isinstance(contexts, dict) else []
-        if values:
-            context_id = str(values[0]["id"])
-        else:
-            made = client.post_json(
-                f"field/{field_id}/context",
-                {"name": "Default context (okrsync)", "issueTypeIds": [], "projectIds": []},
-                ctx=Context("field context creation"),
-            )
-            context_id = str(made["id"])
-        client.post_json(
-            f"field/{field_id}/context/{context_id}/option",
-            {"options": [{"value": option, "disabled": False} for option in options]},
-            ctx=Context("field option creation"),
-        )
-    except ConnectorError as exc:
-        return f"add its options by hand ({', '.join(options)}): {exc.message}"
-    return f"options: {', '.join(options)}"

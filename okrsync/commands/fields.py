@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from connectors.jira import JiraConnector
+from connectors.jira_bootstrap import CreatedField
 from connectors.jira_fields import field_specs
 from connectors.retry import RetryPolicy
 from mappings.loader import load_mappings
@@ -38,7 +39,7 @@ def _mapped_names(path: Path, connection: str, only_one: bool) -> list[tuple[str
 
 @fields_group.command("bootstrap")
 @click.option("--connection", "connection_name", help="Jira connection (default: every one).")
-@click.option("--dry-run", is_flag=True, help="Only list the fields that would be created.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be created or completed.")
 @mappings_option
 @pass_app
 def bootstrap_command(
@@ -46,7 +47,9 @@ def bootstrap_command(
 ) -> None:
     """Create the missing okrsync fields (OKR Progress, OKR Status, ...); needs Jira admin.
 
-    Field names come from the mappings' write fields, else okrsync's default names.
+    Field names come from the mappings' write fields, else okrsync's default names. On
+    Jira Cloud, an existing "OKR Status" field missing some of its options gets them.
+    Exits 1 when a field of one of those names holds the wrong kind of value.
     """
     settings = app.settings()
     if not settings.jira:
@@ -56,6 +59,7 @@ def bootstrap_command(
         raise UserError(f"no Jira connection named '{connection_name}' (configured: {known})")
     names = [connection_name] if connection_name else sorted(settings.jira)
     policy = RetryPolicy(settings.retry)
+    problems = False
     for name in names:
         pairs = _mapped_names(mappings_path or settings.mappings, name, len(settings.jira) == 1)
         specs = field_specs(pairs or None)
@@ -64,14 +68,31 @@ def bootstrap_command(
             created = connector.ensure_fields(specs, dry_run=dry_run)
         finally:
             connector.close()
-        made = {c.spec.name: c for c in created}
+        done = {c.spec.name: c for c in created}
         click.echo(f"{name} ({connector.client.url}):")
         for spec in specs:
-            found = made.get(spec.name)
-            if found is None:
-                click.echo(f"  exists        {spec.name}")
-            elif found.id is None:
-                click.echo(f"  would create  {spec.name} ({spec.kind})")
-            else:
-                note = f"; {found.note}" if found.note else ""
-                click.echo(f"  created       {spec.name} ({spec.kind}) as {found.id}{note}")
+            click.echo("  " + _line(spec.name, spec.kind, done.get(spec.name), dry_run))
+        if any(c.action == "create" for c in created) and not dry_run:
+            click.echo(
+                "  next: add the new fields to the edit screens of the projects whose issues "
+                "okrsync writes; 'okrsync check' lists any still missing"
+            )
+        if any(c.action == "wrong type" for c in created):
+            problems = True
+    if problems:
+        raise SystemExit(1)
+
+
+def _line(name: str, kind: str, done: CreatedField | None, dry_run: bool) -> str:
+    """One field's line of the bootstrap report."""
+    if done is None:
+        return f"exists        {name}"
+    if done.action == "wrong type":
+        return f"wrong type    {name}: {done.note}"
+    if done.action == "add options":
+        verb = "would add     " if dry_run else "added         "
+        return f"{verb}{name} options: {done.note}"
+    if done.id is None:
+        return f"would create  {name} ({kind})"
+    note = f"; {done.note}" if done.note else ""
+    return f"created       {name} ({kind}) as {done.id}{note}"

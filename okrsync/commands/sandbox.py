@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -41,16 +43,30 @@ FLAVOURS = {"cloud": ("cloud",), "datacenter": ("datacenter",), "both": ("cloud"
     "(0: pick free ports).",
 )
 @click.option("--access-log", is_flag=True, help="Print every request as it is served.")
+@click.option(
+    "--faults",
+    "faults_json",
+    metavar="JSON",
+    help="Faults for every server from the start, as for POST /_sandbox/faults, e.g. "
+    '\'{"latency": [0, 0.3], "rate_limit": 5, "retry_after": 2}\'.',
+)
 def sandbox_command(
-    seed: str, flavour: str, teambition: bool, host: str, port: int, access_log: bool
+    seed: str,
+    flavour: str,
+    teambition: bool,
+    host: str,
+    port: int,
+    access_log: bool,
+    faults_json: str | None,
 ) -> None:
     """Serve local tracker sandboxes until Ctrl-C.
 
-    Faults can be injected over HTTP on every server, e.g.
+    Faults can also be injected at runtime over HTTP on every server, e.g.
     curl -X POST URL/_sandbox/faults -d '{"rate_limit": 5, "retry_after": 2}'.
     """
     from okrsync.sandbox.server import SandboxError, start_sandbox
 
+    faults = _parse_faults(faults_json)
     try:
         sandbox = start_sandbox(
             seed,
@@ -63,6 +79,12 @@ def sandbox_command(
     except (SandboxError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     with sandbox:
+        if faults is not None:
+            try:
+                for server in sandbox.servers:
+                    server.faults.apply_admin(faults)
+            except (TypeError, ValueError) as exc:
+                raise click.BadParameter(str(exc), param_hint="--faults") from exc
         for name, server in sandbox.jira.items():
             click.echo(f"Jira {name:<10} {server.url}")
             for user in server.data.users:
@@ -82,8 +104,23 @@ def sandbox_command(
             "Admin: POST <url>/_sandbox/faults | POST /_sandbox/reset | "
             "GET or DELETE /_sandbox/log (on the server root)"
         )
+        if faults is not None:
+            click.echo(f"Faults: {json.dumps(faults)}")
         click.echo("Press Ctrl-C to stop.")
         _wait_for_stop()
+
+
+def _parse_faults(text: str | None) -> dict[str, Any] | None:
+    """The ``--faults`` JSON object, or None when not given."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--faults") from exc
+    if not isinstance(value, dict):
+        raise click.BadParameter("expected a JSON object", param_hint="--faults")
+    return value
 
 
 def _wait_for_stop() -> None:

@@ -336,3 +336,24 @@ def test_gate_holds_other_threads_after_429_with_real_waits(server: ScriptedServ
     later = server.arrivals[1:]
     assert sorted(a.path for a in later) == ["/a", "/b"]
     assert all(a.time - limited.time >= 1.0 for a in later)
+
+
+def test_waiting_at_the_host_gate_counts_toward_the_total_wait(server: ScriptedServer) -> None:
+    fake = FakeTime()
+    p = policy(fake, max_total_wait=25.0, max_wait=60.0)
+    host = server.url.split("//", 1)[1]
+    # Another thread was told to pause 20 s: this call waits that out, then gets a 429
+    # asking for 10 s more, which would take it past its 25 s budget.
+    p.gate.hold(host, 20.0)
+    server.script.extend([(429, {"Retry-After": "10"}), (200, {})])
+    with pytest.raises(requests.HTTPError):
+        p.call(lambda: get(server.url), idempotent=True, describe="x", host=server.url)
+    assert fake.waits == [20.0]
+    assert [a.status for a in server.arrivals] == [429]
+
+    # A hold longer than what is left of the budget is not waited for at all.
+    server.arrivals.clear()
+    p.gate.hold(host, 30.0)
+    with pytest.raises(HostBusyError):
+        p.call(lambda: get(server.url), idempotent=True, describe="y", host=server.url)
+    assert server.arrivals == []

@@ -92,6 +92,24 @@ def test_pycontribs_edits_and_comments(sandbox: Sandbox, flavour: str) -> None:
     assert [c.body for c in client.comments("OKR-1")] == ["Progress 60%"]
 
 
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_pycontribs_browses_projects_and_their_issues(sandbox: Sandbox, flavour: str) -> None:
+    client = pycontribs(sandbox.jira[flavour])
+    assert [(p.key, p.name) for p in client.projects()] == [
+        ("PAY", "Payments"),
+        ("PLAT", "Platform"),
+        ("OKR", "OKR home issues"),
+    ]
+    payments = client.project("PAY")
+    assert payments.name == "Payments"
+    assert "Sub-task" in {t.name for t in payments.issueTypes}
+    assert client.project(payments.id).key == "PAY"
+    epic = client.issue("PAY-1")
+    assert (epic.fields.issuetype.name, epic.fields.project.key) == ("Epic", "PAY")
+    story = client.issue("PAY-4")
+    assert [s.key for s in story.fields.subtasks] == ["PAY-10", "PAY-11"]
+
+
 def test_pycontribs_approximate_count(sandbox: Sandbox) -> None:
     client = pycontribs(sandbox.jira["cloud"])
     assert client.approximate_issue_count("labels = checkout") == 20

@@ -19,7 +19,10 @@ RUN = (
 
 def test_sandbox_command_serves_until_terminated() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-c", RUN, "--port", "0", "--no-teambition", "--flavour", "both"],
+        [
+            *(sys.executable, "-c", RUN, "--port", "0", "--no-teambition", "--flavour", "both"),
+            *("--faults", '{"rate_limit": 50, "retry_after": 3}'),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -47,7 +50,21 @@ def test_sandbox_command_serves_until_terminated() -> None:
             f"{urls['cloud']}/rest/api/3/myself", auth=("demo@okrsync.example", "demo-token")
         )
         assert me.status_code == 200
+        # Faults given on the command line are in force from the start, on every server.
+        for url in urls.values():
+            faults = httpx.get(f"{url}/_sandbox/faults").json()
+            assert (faults["rate_limit"], faults["retry_after"]) == (50, 3)
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=15)
     assert code == 0
+
+
+def test_sandbox_command_refuses_bad_faults() -> None:
+    from click.testing import CliRunner
+
+    from okrsync.commands.sandbox import sandbox_command
+
+    result = CliRunner().invoke(sandbox_command, ["--port", "0", "--faults", "[1, 2]"])
+    assert result.exit_code == 2
+    assert "--faults" in result.output and "expected a JSON object" in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from okrsync.sandbox.jira.generated import generated_seed
 from okrsync.sandbox.jira.model import parse_time
 from okrsync.sandbox.server import SandboxError, SandboxServer, load_seed, start_sandbox
-from tests.sandbox_jira.conftest import CLOUD_AUTH
+from tests.sandbox_jira.conftest import CLOUD_AUTH, DC_HEADERS
 
 
 def search(client: httpx.Client, jql: str) -> list[str]:
@@ -82,6 +83,44 @@ def test_sub_task_moves_between_parents(dc: SandboxServer) -> None:
         assert issue["fields"]["customfield_10014"] is None
         subtasks = client.get("/rest/api/2/issue/PAY-4").json()["fields"]["subtasks"]
         assert [s["key"] for s in subtasks] == ["PAY-11"]
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_issue_moved_to_another_project_is_found_by_its_old_key(
+    cloud: SandboxServer, dc: SandboxServer, flavour: str
+) -> None:
+    server = cloud if flavour == "cloud" else dc
+    auth: dict[str, Any] = {"auth": CLOUD_AUTH} if flavour == "cloud" else {"headers": DC_HEADERS}
+    before = server.data.issue("PAY-4")
+    ids = {before.id, *(s.id for s in server.data.children("PAY-4"))}
+    server.data.move_to_project("PAY-4", "PLAT")
+    epic_clause = "parent" if flavour == "cloud" else '"Epic Link"'
+    search_path = "/rest/api/2/search/jql" if flavour == "cloud" else "/rest/api/2/search"
+    with httpx.Client(base_url=server.url, **auth) as client:
+
+        def keys(jql: str) -> list[str]:
+            params: dict[str, str | int] = {
+                "jql": jql + " ORDER BY key",
+                "fields": "key",
+                "maxResults": 100,
+            }
+            return [i["key"] for i in client.get(search_path, params=params).json()["issues"]]
+
+        moved = client.get("/rest/api/2/issue/PAY-4", params={"fields": "project,subtasks"})
+        assert moved.status_code == 200
+        body = moved.json()
+        assert (body["id"], body["key"]) == (str(before.id), "PLAT-12")
+        assert body["fields"]["project"]["key"] == "PLAT"
+        # Its sub-tasks moved with it and still name it as their parent.
+        assert [s["key"] for s in body["fields"]["subtasks"]] == ["PLAT-13", "PLAT-14"]
+        assert keys("parent = PAY-4") == ["PLAT-13", "PLAT-14"]
+        assert {
+            int(client.get(f"/rest/api/2/issue/{k}").json()["id"])
+            for k in ("PLAT-12", "PAY-10", "PAY-11")
+        } == ids
+        assert keys("key = PAY-4") == ["PLAT-12"]
+        assert "PLAT-12" in keys(f"{epic_clause} = PAY-1")
+        assert "PAY-4" not in keys("project = PAY") and "PLAT-12" in keys("project = PLAT")
 
 
 def test_seed_files_json_and_yaml(tmp_path: Path) -> None:

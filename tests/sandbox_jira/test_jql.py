@@ -84,6 +84,11 @@ def test_parser_reads_custom_field_references_and_properties() -> None:
             "Error in the JQL Query: Expecting either 'OR' or "
             "'AND' but got 'status'. (line 1, character 15)",
         ),
+        (
+            "project = PAY\nAND status = Done\n  labels = x",
+            "Error in the JQL Query: Expecting either 'OR' or "
+            "'AND' but got 'labels'. (line 3, character 3)",
+        ),
         ("project = P%Y", "Error in the JQL Query: The character '%' is a reserved JQL character."),
         ("status WAS Done", "Error in the JQL Query: The operator 'WAS' is not supported"),
         (
@@ -294,3 +299,33 @@ def test_dc_validate_query_warn(dc: SandboxServer) -> None:
     body = answer.json()
     assert answer.status_code == 200 and body["total"] == 0
     assert body["warningMessages"] == ["The value 'NOPE' does not exist for the field 'project'."]
+
+
+def test_priority_versions_components_and_sprints() -> None:
+    store = load_store(demo_jira_seed(), "cloud")
+    sprint = {"id": 42, "name": "Sprint 42", "state": "active", "boardId": 1}
+    old_sprint = {"id": 41, "name": "Sprint 41", "state": "closed", "boardId": 1}
+    store.update_fields(
+        "PAY-2",
+        {
+            "priority": {"id": "1", "name": "Highest"},
+            "fixVersions": [{"id": "10000", "name": "2.0"}],
+            "components": [{"id": "10001", "name": "Checkout"}],
+            "customfield_10020": [old_sprint, sprint],
+        },
+    )
+    store.update_fields("PAY-3", {"customfield_10020": [old_sprint]})
+    assert keyset(store, "project = PAY AND priority = Highest") == pay(2)
+    assert keyset(store, "project = PAY AND priority > High") == pay(2)
+    assert keyset(store, "project = PAY AND priority >= 2") == pay(2)
+    assert len(keyset(store, "project = PAY AND priority <= Medium")) == 36
+    assert len(keyset(store, "project = PAY AND priority != Highest")) == 36
+    assert keyset(store, 'fixVersion = "2.0"') == pay(2)
+    assert keyset(store, "component in (Checkout, Ledger)") == pay(2)
+    assert keyset(store, "project = PAY AND component is EMPTY") == {
+        f"PAY-{n}" for n in (*range(3, 12), *range(20, 26), *range(30, 50))
+    } | {"PAY-1"}
+    assert keyset(store, "sprint = 42") == pay(2)
+    assert keyset(store, 'sprint = "Sprint 41"') == pay(2, 3)
+    assert keyset(store, "sprint in openSprints()") == pay(2)
+    assert keyset(store, "sprint in closedSprints()") == pay(2, 3)

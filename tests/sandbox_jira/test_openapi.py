@@ -4,15 +4,16 @@ Each response's status must be one the spec lists for that path and method, and 
 body must validate against the spec's response schema (``$ref`` resolved in the spec).
 Error bodies without a documented schema are checked against ``ErrorCollection``, the
 shape real Jira sends. v2 paths are held to the v3 entry of the same path.
+
+The spec is the full one when present (``$OKRSYNC_JIRA_OPENAPI`` or
+``../shared/reference``), else the subset vendored in ``tests/sandbox_jira/spec``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,18 +24,18 @@ from referencing.jsonschema import DRAFT4
 
 from okrsync.sandbox.server import SandboxServer
 from tests.sandbox_jira.conftest import CLOUD_AUTH, VIEWER_AUTH
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = Path(
-    os.environ.get(
-        "OKRSYNC_JIRA_OPENAPI",
-        REPO_ROOT.parent / "shared" / "reference" / "jira-cloud-platform-openapi-v3.json",
-    )
+from tests.sandbox_jira.spec.trim import (
+    VENDORED,
+    full_spec_path,
+    render,
+    served_operations,
+    trim,
 )
-SPEC_URI = "urn:jira-cloud-platform-openapi-v3"
 
-if not SPEC_PATH.is_file():
-    pytest.skip(f"Jira OpenAPI spec not found at {SPEC_PATH}", allow_module_level=True)
+FULL_SPEC = full_spec_path()
+# The full spec when it is at hand, else the subset vendored with the tests (never skip).
+SPEC_PATH = FULL_SPEC or VENDORED
+SPEC_URI = "urn:jira-cloud-platform-openapi-v3"
 
 
 @cache
@@ -297,6 +298,17 @@ def test_checker_rejects_what_the_spec_does_not_allow(dc: SandboxServer) -> None
         conforms(response)
 
 
+def test_projects(http: httpx.Client, cloud: SandboxServer) -> None:
+    for version in ("2", "3"):
+        listed = conforms(http.get(f"/rest/api/{version}/project"))
+        assert [p["key"] for p in listed] == ["PAY", "PLAT", "OKR"]
+        one = conforms(http.get(f"/rest/api/{version}/project/{listed[0]['id']}"))
+        assert one["key"] == "PAY" and one["issueTypes"]
+    missing = http.get("/rest/api/3/project/NOPE")
+    assert missing.status_code == 404
+    conforms(missing)
+
+
 def test_issue_types(http: httpx.Client) -> None:
     for version in ("2", "3"):
         types = conforms(http.get(f"/rest/api/{version}/issuetype"))
@@ -366,3 +378,20 @@ def test_field_contexts_and_options(http: httpx.Client) -> None:
     refused = http.get(f"/rest/api/3/field/customfield_10100/context/{number_context}/option")
     assert refused.status_code == 400
     conforms(refused)
+
+
+def test_every_served_operation_is_in_the_vendored_subset() -> None:
+    vendored = json.loads(VENDORED.read_text(encoding="utf-8"))
+    # Trimming the subset again keeps all of it: nothing the sandbox serves is missing, and
+    # every component it references is there.
+    assert trim(vendored) == vendored
+    assert len(served_operations()) >= 25
+
+
+@pytest.mark.skipif(FULL_SPEC is None, reason="the full spec is not present to compare with")
+def test_vendored_subset_is_a_fresh_trim_of_the_full_spec() -> None:
+    assert FULL_SPEC is not None
+    fresh = render(trim(json.loads(FULL_SPEC.read_text(encoding="utf-8"))))
+    assert fresh == VENDORED.read_text(encoding="utf-8"), (
+        "the vendored spec subset is stale: run .venv/bin/python -m tests.sandbox_jira.spec.trim"
+    )

@@ -128,6 +128,8 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     (_OPTION, "GET", meta.list_options, CLOUD),
     (_OPTION, "POST", meta.create_options, CLOUD),
     (_OPTION, "PUT", meta.update_options, CLOUD),
+    ("/rest/api/<api>/project", "GET", meta.list_projects, None),
+    ("/rest/api/<api>/project/<project>", "GET", meta.get_project, None),
     ("/rest/api/<api>/issuetype", "GET", meta.list_issue_types, None),
     ("/rest/api/<api>/issuetype/<type_id>", "GET", meta.get_issue_type, None),
     ("/rest/api/<api>/search/jql", "GET,POST", search.cloud_search, frozenset({"cloud"})),

@@ -77,7 +77,8 @@ def _string(fdef: FieldDef, value: Any, api: str) -> Any:
         raise _Invalid("You must specify a summary of the issue.")
     if not rich and len(value) > 255:
         raise _Invalid(TOO_LONG)
-    return value
+    # Jira keeps no empty text: an empty string clears the field (it reads back as null).
+    return value or None
 
 
 def _option(options: list[dict[str, str]], value: Any) -> Any:

@@ -63,6 +63,8 @@ class FieldSpec:
     sort: Callable[[Issue], Any] | None = None
     validate: Callable[[str, QueryContext], None] | None = None
     rank: Callable[[Issue], tuple[str, int] | None] | None = None
+    #: The rank an operand stands for (default: an issue key's project and number).
+    rank_of: Callable[[str], tuple[str, int] | None] | None = None
     index: str | None = None
     date_only: bool = False
 
@@ -102,10 +104,20 @@ class FieldSpec:
         return {operand.text.lower()}
 
     def rank_operand(self, operand: Value | Function, ctx: QueryContext) -> tuple[str, int] | None:
-        """Key-like ordering for range operators (``key > PAY-5``)."""
+        """Ordering for range operators (``key > PAY-5``, ``priority >= High``)."""
         if isinstance(operand, Function):
             raise JQLError(f"Unable to find JQL function '{operand.name}()'.")
-        return _key_rank(operand.text)
+        if self.validate is not None:
+            self.validate(operand.text, ctx)
+        return (self.rank_of or _key_rank)(operand.text)
+
+
+def _priority_rank(name_or_id: str) -> tuple[str, int] | None:
+    """Priorities rank Highest above Lowest (``priority > Medium`` means more urgent)."""
+    for pid, name in PRIORITIES:
+        if name_or_id.lower() in (name.lower(), pid):
+            return ("priority", _PRIORITY_RANK[name.lower()])
+    return None
 
 
 def _key_rank(key: str) -> tuple[str, int] | None:
@@ -141,7 +153,9 @@ def _issue_aliases(ctx: QueryContext, key: str | None) -> set[str]:
     if key is None:
         return set()
     other = ctx.store.get(key)
-    return {key.lower()} if other is None else {other.key.lower(), str(other.id)}
+    if other is None:
+        return {key.lower()}
+    return {other.key.lower(), str(other.id), *ctx.store.former_keys(other.key)}
 
 
 def _key_checker(display: str) -> Callable[[str, QueryContext], None]:
@@ -184,7 +198,7 @@ def _system_spec(name: str, ctx: QueryContext) -> FieldSpec | None:
             name,
             "alias",
             ORDERED_OPS,
-            aliases=lambda i: {i.key.lower(), str(i.id)},
+            aliases=lambda i: {i.key.lower(), str(i.id), *store.former_keys(i.key)},
             sort=lambda i: _key_rank(i.key),
             rank=lambda i: _key_rank(i.key),
             validate=_key_checker(name),
@@ -221,14 +235,18 @@ def _system_spec(name: str, ctx: QueryContext) -> FieldSpec | None:
             aliases=lambda i: _names(i.fields.get("resolution")) or {UNRESOLVED},
         )
     if name == "priority":
+
+        def priority_rank(issue: Issue) -> tuple[str, int] | None:
+            return _priority_rank(str((issue.fields.get("priority") or {}).get("name", "")))
+
         return FieldSpec(
             "priority",
             "alias",
-            ALIAS_OPS,
+            ORDERED_OPS,
             aliases=_stored("priority"),
-            sort=lambda i: _PRIORITY_RANK.get(
-                str((i.fields.get("priority") or {}).get("name", "")).lower()
-            ),
+            sort=lambda i: (priority_rank(i) or ("", None))[1],
+            rank=priority_rank,
+            rank_of=_priority_rank,
         )
     if name in {"labels", "assignee", "reporter"}:
         return FieldSpec(name, "alias", ALIAS_OPS, aliases=_stored(name))

@@ -1,4 +1,4 @@
-"""A JQL tokenizer and recursive-descent parser (the subset the sandbox serves).
+"""The JQL parser of the sandbox: a recursive-descent parser over ``jql_lexer``'s tokens.
 
 Grammar::
 
@@ -20,29 +20,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-RESERVED_CHARS = set("{}*%?^|&[];+#$@`")
-SINGLE = {"(": "LPAREN", ")": "RPAREN", ",": "COMMA", "~": "OP"}
-KEYWORDS = {"AND", "OR", "NOT", "IN", "IS", "EMPTY", "NULL", "ORDER", "BY", "ASC", "DESC"}
-UNSUPPORTED_OPS = {"WAS", "CHANGED"}
-VALID_OPS = "'=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' and 'IS NOT'"
+from okrsync.sandbox.jira.jql_lexer import (
+    KEYWORDS,
+    UNSUPPORTED_OPS,
+    VALID_OPS,
+    JQLError,
+    Token,
+    syntax_error,
+    tokenize,
+)
 
-
-class JQLError(ValueError):
-    """An invalid query; ``str(error)`` is Jira's error message."""
-
-
-@dataclass(frozen=True)
-class Token:
-    """One lexical token; ``pos`` is the 1-based character position."""
-
-    kind: str  # WORD, STRING, OP, LPAREN, RPAREN, COMMA, CF, PROPERTY, EOF
-    text: str
-    pos: int
-
-    @property
-    def upper(self) -> str:
-        """Keyword form of an unquoted word."""
-        return self.text.upper() if self.kind == "WORD" else ""
+__all__ = [
+    "And",
+    "Clause",
+    "Empty",
+    "FieldRef",
+    "Function",
+    "JQLError",
+    "Node",
+    "Not",
+    "Operand",
+    "Or",
+    "Query",
+    "SortKey",
+    "Value",
+    "parse",
+    "tokenize",
+]
 
 
 @dataclass(frozen=True)
@@ -128,92 +132,19 @@ class Query:
     order_by: tuple[SortKey, ...] = ()
 
 
-def _syntax(message: str, pos: int | None = None) -> JQLError:
-    where = f" (line 1, character {pos})" if pos is not None else ""
-    return JQLError(f"Error in the JQL Query: {message}{where}")
-
-
-def tokenize(text: str) -> list[Token]:
-    """Split a query into tokens."""
-    tokens: list[Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        pos = i + 1
-        if ch.isspace():
-            i += 1
-        elif ch in "\"'":
-            j, buf = i + 1, []
-            while j < n and text[j] != ch:
-                if text[j] == "\\" and j + 1 < n:
-                    j += 1
-                buf.append(text[j])
-                j += 1
-            if j >= n:
-                raise _syntax(f"The quoted string '{text[i + 1 :]}' has not been completed.", pos)
-            tokens.append(Token("STRING", "".join(buf), pos))
-            i = j + 1
-        elif ch in SINGLE:
-            tokens.append(Token(SINGLE[ch], ch, pos))
-            i += 1
-        elif ch in "=!<>":
-            two = text[i : i + 2]
-            if two in {"!=", ">=", "<=", "!~"}:
-                tokens.append(Token("OP", two, pos))
-                i += 2
-            elif ch == "!":
-                tokens.append(Token("WORD", "NOT", pos))
-                i += 1
-            else:
-                tokens.append(Token("OP", ch, pos))
-                i += 1
-        elif text.startswith("&&", i) or text.startswith("||", i):
-            tokens.append(Token("WORD", "AND" if ch == "&" else "OR", pos))
-            i += 2
-        elif ch in RESERVED_CHARS:
-            raise _syntax(
-                f"The character '{ch}' is a reserved JQL character. You must enclose it in a "
-                f"string or use the escape '\\u{ord(ch):04x}' instead.",
-                pos,
-            )
-        else:
-            j = i
-            while j < n and not text[j].isspace() and text[j] not in "\"'(),=!<>~&|":
-                if text[j] == "[":
-                    close = text.find("]", j)
-                    if close < 0:
-                        raise _syntax("Expecting ']' before the end of the query.", j + 1)
-                    j = close + 1
-                    continue
-                if text[j] in RESERVED_CHARS:
-                    break
-                j += 1
-            tokens.append(_word(text[i:j], pos))
-            i = j
-    tokens.append(Token("EOF", "", n + 1))
-    return tokens
-
-
-def _word(word: str, pos: int) -> Token:
-    lower = word.lower()
-    if lower.startswith("cf[") and word.endswith("]"):
-        inner = word[3:-1]
-        if not inner.isdigit():
-            raise _syntax(f"'{word}' is not a valid custom field reference.", pos)
-        return Token("CF", f"cf[{inner}]", pos)
-    if lower.startswith("issue.property["):
-        return Token("PROPERTY", word, pos)
-    return Token("WORD", word, pos)
-
-
 class _Parser:
     def __init__(self, text: str) -> None:
+        self.text = text
         self.tokens = tokenize(text)
         self.i = 0
 
     @property
     def tok(self) -> Token:
         return self.tokens[self.i]
+
+    def error(self, message: str, pos: int | None = None) -> JQLError:
+        """Jira's syntax error at ``pos`` of this query."""
+        return syntax_error(message, pos, self.text)
 
     def advance(self) -> Token:
         token = self.tokens[self.i]
@@ -231,7 +162,7 @@ class _Parser:
         if self.is_word("ORDER"):
             order = self.order_by()
         if self.tok.kind != "EOF":
-            raise _syntax(
+            raise self.error(
                 f"Expecting either 'OR' or 'AND' but got '{self.tok.text}'.", self.tok.pos
             )
         return Query(where, order)
@@ -259,8 +190,8 @@ class _Parser:
             inner = self.or_expr()
             if self.tok.kind != "RPAREN":
                 if self.tok.kind == "EOF":
-                    raise _syntax("Expecting ')' before the end of the query.")
-                raise _syntax(f"Expecting ')' but got '{self.tok.text}'.", self.tok.pos)
+                    raise self.error("Expecting ')' before the end of the query.")
+                raise self.error(f"Expecting ')' but got '{self.tok.text}'.", self.tok.pos)
             self.advance()
             return inner
         return self.clause()
@@ -268,17 +199,17 @@ class _Parser:
     def field(self) -> FieldRef:
         tok = self.tok
         if tok.kind == "EOF":
-            raise _syntax("Expecting a field name at the end of the query.")
+            raise self.error("Expecting a field name at the end of the query.")
         if tok.kind == "PROPERTY":
             self.advance()
-            return _property_ref(tok)
+            return _property_ref(tok, self.text)
         if tok.kind == "CF" or tok.kind == "STRING":
             self.advance()
             return FieldRef(tok.text, tok.pos)
         if tok.kind == "WORD" and tok.upper not in KEYWORDS:
             self.advance()
             return FieldRef(tok.text, tok.pos)
-        raise _syntax(
+        raise self.error(
             f"Expecting a field name but got '{tok.text}'. You must surround "
             f"'{tok.text}' in quotation marks to use it as a field name.",
             tok.pos,
@@ -297,7 +228,7 @@ class _Parser:
             if word == "NOT":
                 self.advance()
                 if not self.is_word("IN"):
-                    raise _syntax(f"Expecting 'IN' but got '{self.tok.text}'.", self.tok.pos)
+                    raise self.error(f"Expecting 'IN' but got '{self.tok.text}'.", self.tok.pos)
                 self.advance()
                 return "NOT IN"
             if word == "IS":
@@ -307,13 +238,13 @@ class _Parser:
                     return "IS NOT"
                 return "IS"
             if word in UNSUPPORTED_OPS:
-                raise _syntax(f"The operator '{word}' is not supported here.", tok.pos)
+                raise self.error(f"The operator '{word}' is not supported here.", tok.pos)
         if tok.kind == "EOF":
-            raise _syntax(
+            raise self.error(
                 "Expecting operator before the end of the query. "
                 f"The valid operators are {VALID_OPS}."
             )
-        raise _syntax(
+        raise self.error(
             f"Expecting operator but got '{tok.text}'. The valid operators are {VALID_OPS}.",
             tok.pos,
         )
@@ -326,7 +257,7 @@ class _Parser:
         else:
             operand = self.single_operand()
         if op in {"IS", "IS NOT"} and not isinstance(operand, Empty):
-            raise _syntax(
+            raise self.error(
                 f"The operator '{op}' can only be used with the value EMPTY or NULL.", ref.pos
             )
         return Clause(ref, op, operand)
@@ -336,14 +267,14 @@ class _Parser:
             operand = self.single_operand()
             if isinstance(operand, Function):
                 return operand
-            raise _syntax("Expecting '(' after the IN operator.", self.tok.pos)
+            raise self.error("Expecting '(' after the IN operator.", self.tok.pos)
         self.advance()
         values = [self.single_operand()]
         while self.tok.kind == "COMMA":
             self.advance()
             values.append(self.single_operand())
         if self.tok.kind != "RPAREN":
-            raise _syntax(
+            raise self.error(
                 f"Expecting ')' but got '{self.tok.text or 'end of query'}'.", self.tok.pos
             )
         self.advance()
@@ -359,7 +290,7 @@ class _Parser:
                 self.advance()
                 return Empty()
             if tok.upper in KEYWORDS:
-                raise _syntax(
+                raise self.error(
                     f"Expecting either a value, list or function but got "
                     f"'{tok.text}'. You must surround '{tok.text}' in quotation "
                     "marks to use it as a value.",
@@ -370,8 +301,10 @@ class _Parser:
                 return self.function_args(tok.text)
             return Value(tok.text)
         if tok.kind == "EOF":
-            raise _syntax("Expecting either a value, list or function before the end of the query.")
-        raise _syntax(
+            raise self.error(
+                "Expecting either a value, list or function before the end of the query."
+            )
+        raise self.error(
             f"Expecting either a value, list or function but got '{tok.text}'. "
             f"You must surround '{tok.text}' in quotation marks to use it as a "
             "value.",
@@ -383,7 +316,7 @@ class _Parser:
         args: list[str] = []
         while self.tok.kind != "RPAREN":
             if self.tok.kind not in {"WORD", "STRING"}:
-                raise _syntax(
+                raise self.error(
                     f"Expecting ')' but got '{self.tok.text or 'end of query'}'.", self.tok.pos
                 )
             args.append(self.advance().text)
@@ -395,7 +328,7 @@ class _Parser:
     def order_by(self) -> tuple[SortKey, ...]:
         self.advance()  # ORDER
         if not self.is_word("BY"):
-            raise _syntax(f"Expecting 'by' but got '{self.tok.text}'.", self.tok.pos)
+            raise self.error(f"Expecting 'by' but got '{self.tok.text}'.", self.tok.pos)
         self.advance()
         keys = []
         while True:
@@ -410,13 +343,13 @@ class _Parser:
         return tuple(keys)
 
 
-def _property_ref(tok: Token) -> FieldRef:
+def _property_ref(tok: Token, query: str) -> FieldRef:
     text = tok.text
     close = text.find("]")
     key = text[len("issue.property[") : close]
     rest = text[close + 1 :]
     if not key or (rest and not rest.startswith(".")):
-        raise _syntax(f"'{text}' is not a valid issue property reference.", tok.pos)
+        raise syntax_error(f"'{text}' is not a valid issue property reference.", tok.pos, query)
     return FieldRef("issue.property", tok.pos, prop_key=key, prop_path=rest[1:] or None)
 
 

@@ -1,5 +1,7 @@
-"""Reference-data endpoints: issue types, and custom field contexts with their options.
+"""Reference-data endpoints: projects, issue types, and custom field contexts with options.
 
+* ``GET /project`` and ``GET /project/{idOrKey}`` on both flavours: the projects the user
+  may browse (what the ``jira`` library's ``projects()`` and ``project()`` read).
 * ``GET /issuetype`` and ``GET /issuetype/{id}`` on both flavours (Cloud's
   ``IssueTypeDetails`` with ``hierarchyLevel``; Data Center's bean has no hierarchy level).
 * Cloud only, under ``/rest/api/2`` and ``/rest/api/3``: ``GET/POST /field/{id}/context``
@@ -23,6 +25,54 @@ CONTEXT_NOT_FOUND = "The custom field context was not found."
 NO_OPTIONS = "The custom field doesn't support options."
 #: Most options one create request may carry (Atlassian's documented limit).
 MAX_OPTIONS_PER_REQUEST = 1000
+
+
+# --------------------------------------------------------------------------- projects
+
+
+def _project(ctx: Ctx, record: dict[str, Any], full: bool) -> dict[str, Any]:
+    pid = str(record["id"])
+    avatar = f"{ctx.base}/secure/projectavatar?pid={pid}&avatarId=10400"
+    out: dict[str, Any] = {
+        "expand": "description,lead,issueTypes,url,projectKeys,permissions,insight",
+        "self": f"{ctx.base}/rest/api/{ctx.api_version}/project/{pid}",
+        "id": pid,
+        "key": str(record["key"]),
+        "name": str(record.get("name") or record["key"]),
+        "avatarUrls": {
+            size: f"{avatar}&size={size}" for size in ("48x48", "24x24", "16x16", "32x32")
+        },
+        "projectTypeKey": "software",
+    }
+    if ctx.flavour == "cloud":
+        out.update({"simplified": False, "style": "classic", "isPrivate": False, "properties": {}})
+    if full:
+        with ctx.store.lock:
+            types = list(ctx.store.issue_types.values())
+        out["description"] = ""
+        out["issueTypes"] = [_issue_type(ctx, t) for t in types]
+    return out
+
+
+def _browsable(ctx: Ctx) -> list[dict[str, Any]]:
+    with ctx.store.lock:
+        records = list(ctx.store.projects.values())
+    return [r for r in records if ctx.user.can_browse(str(r["key"]))]
+
+
+def list_projects(ctx: Ctx) -> Response:
+    """``GET /project``: a bare array of the projects the user may browse."""
+    return json_response([_project(ctx, r, full=False) for r in _browsable(ctx)])
+
+
+def get_project(ctx: Ctx, project: str) -> Response:
+    """``GET /project/{projectIdOrKey}``: 404 when unknown or not browsable."""
+    for record in _browsable(ctx):
+        if project in (str(record["id"]), str(record["key"])) or (
+            str(record["key"]) == project.upper()
+        ):
+            return json_response(_project(ctx, record, full=True))
+    raise JiraHTTPError(404, [f"No project could be found with key '{project}'."])
 
 
 # --------------------------------------------------------------------------- issue types

@@ -1,7 +1,8 @@
 """The Jira sandbox's issues and their indexes, on top of its :class:`Catalog`.
 
 Tests change data through the public methods (``create_issue``, ``update_fields``,
-``transition``, ``move``, ``delete_issue``, ``set_estimate``); each bumps ``updated``.
+``transition``, ``move``, ``move_to_project``, ``delete_issue``, ``set_estimate``); each
+bumps ``updated``.
 Every method is thread-safe.
 """
 
@@ -32,19 +33,28 @@ class JiraStore(Catalog):
         self._updated: list[tuple[str, str]] | None = None
         self._next_id = 10000
         self._next_comment: int | None = None
+        #: Old key -> new key of issues moved to another project (Jira still finds them).
+        self._moved: dict[str, str] = {}
+        self._former: dict[str, set[str]] = {}  # current key -> its old keys
         #: Builds a fresh store from the seed (set by ``seed.load_store``), for ``reset``.
         self.reload: Callable[[], JiraStore] | None = None
 
     # -- issues: reads --------------------------------------------------------------
 
     def get(self, key_or_id: str | int) -> Issue | None:
-        """An issue by key (any case) or numeric id; None if absent or deleted."""
+        """An issue by key (any case; a moved issue also by its old key) or numeric id;
+        None if absent or deleted."""
         with self.lock:
             text = str(key_or_id)
             if text.isdigit():
                 key = self._by_id.get(int(text))
                 return None if key is None else self._issues.get(key)
-            return self._issues.get(text.upper())
+            key = text.upper()
+            for _ in range(len(self._moved) + 1):  # old keys chain when moved again
+                if key in self._issues or key not in self._moved:
+                    break
+                key = self._moved[key]
+            return self._issues.get(key)
 
     def issue(self, key_or_id: str | int) -> Issue:
         """Like :meth:`get` but raises KeyError when the issue does not exist."""
@@ -89,6 +99,11 @@ class JiraStore(Catalog):
                     if self.flavour == "cloud":
                         found |= self._by_epic.get(issue.key, set())
             return found
+
+    def former_keys(self, key: str) -> set[str]:
+        """The keys an issue had before it was moved to another project (lower-case)."""
+        with self.lock:
+            return {k.lower() for k in self._former.get(key, ())}
 
     def updated_since(self, moment: datetime) -> set[str]:
         """Keys of issues updated at or after ``moment`` (a superset is fine)."""
@@ -246,6 +261,35 @@ class JiraStore(Catalog):
             issue = self.link(key, parent)
             self.touch(issue)
             return issue
+
+    def move_to_project(self, key: str, project: str) -> Issue:
+        """Move the issue, with its sub-tasks, to ``project``, as Jira's Move does: each
+        gets the next free key there, keeps its id, and is still found by its old key
+        (issue reads, ``key =`` in JQL); links to it follow."""
+        with self.lock:
+            issue = self.issue(key)
+            self.ensure_project(project)
+            for moving in [issue, *self.children(issue.key)]:
+                self._rekey(moving, project)
+            return issue
+
+    def _rekey(self, issue: Issue, project: str) -> None:
+        old = issue.key
+        numbers = [i.number for i in self.issues_for(self._by_project.get(project, set()))]
+        self._unindex(issue)
+        issue.key = f"{project}-{max([0, *numbers]) + 1}"
+        issue.project = project
+        issue.fields["project"] = dict(self.projects[project])
+        self._index(issue)
+        self._moved[old] = issue.key
+        self._former[issue.key] = self._former.pop(old, set()) | {old}
+        linked = self._by_parent.pop(old, set()) | self._by_epic.pop(old, set())
+        for child in self.issues_for(linked):
+            self._unindex(child)
+            child.parent = issue.key if child.parent == old else child.parent
+            child.epic = issue.key if child.epic == old else child.epic
+            self._index(child)
+        self.touch(issue)
 
     def delete_issue(self, key: str) -> None:
         """Delete the issue and its sub-tasks; they answer 404 from then on."""

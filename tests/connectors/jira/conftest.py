@@ -3,7 +3,6 @@ of the sandbox over real HTTP, through the real ``jira`` library."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,13 +40,8 @@ def seed() -> dict[str, Any]:
 
 @pytest.fixture
 def server(flavour: str, seed: dict[str, Any]) -> Iterator[SandboxServer]:
-    sb = start_sandbox(seed=seed, jira=(flavour,), teambition=False)
-    try:
+    with start_sandbox(seed=seed, jira=(flavour,), teambition=False) as sb:
         yield sb.jira[flavour]
-    finally:
-        # Stopping waits out the server loop's half-second poll; let it finish off the
-        # test's clock (ports are ephemeral, nothing reuses them).
-        threading.Thread(target=sb.stop, name="sandbox-stop", daemon=True).start()
 
 
 ConnectorFactory = Callable[..., JiraConnector]

@@ -6,6 +6,7 @@ Faults are injected by the sandbox over HTTP (statuses, Retry-After, dropped con
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime
 
 import pytest
 
@@ -65,23 +66,39 @@ def test_404_missing_issue(connector: JiraConnector, server: SandboxServer, flav
     assert isinstance(error, NotFoundError)
     assert error.message == (
         f"issue PAY-999 does not exist on Jira at {server.url} or connection '{flavour}' "
-        "cannot see it"
+        "cannot see it: check the key in the mapping, or grant that user Browse permission "
+        "on the project"
     )
     with pytest.raises(NotFoundError, match="issue PAY-999 does not exist"):
         connector.add_comment("PAY-999", "hello")
 
 
-def test_400_bad_jql_keeps_jiras_words_and_the_query(connector: JiraConnector) -> None:
+def test_400_bad_jql_keeps_jiras_words_and_the_users_query(connector: JiraConnector) -> None:
     request = FetchRequest(JqlScope(kind="jql", jql="project = = PAY"))
     error = fetch_error(connector, request)
     assert isinstance(error, QueryError) and not error.retryable
-    assert error.message.startswith("Jira rejected the query: ")
-    # The JQL as sent, to which Jira's error position refers: sub-tasks are left out.
-    assert error.message.endswith("(JQL: (project = = PAY) AND (issuetype not in (10003)))")
+    # Jira's words, its position pointing into the JQL the user wrote, not the one okrsync
+    # sent with its sub-task filter added.
+    assert error.message == (
+        "Jira rejected the query: Error in the JQL Query: Expecting either a value, list or "
+        "function but got '='. You must surround '=' in quotation marks to use it as a "
+        "value. (line 1, character 11) (JQL: project = = PAY)"
+    )
     report = connector.preflight([request.scope], {})
     (problem,) = report.problems
     assert problem.where == "jql scope 'project = = PAY'"
-    assert problem.message.startswith("Jira rejected the query: ")
+    assert problem.message == error.message
+    assert problem.fix == "fix the query in the mapping"
+
+
+def test_400_position_on_a_later_line_of_an_incremental_read(connector: JiraConnector) -> None:
+    jql = "labels = checkout\n  AND status = = Done ORDER BY key"
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+    error = fetch_error(connector, FetchRequest(JqlScope(kind="jql", jql=jql), since=since))
+    assert isinstance(error, QueryError)
+    assert "(line 2, character 16)" in error.message
+    assert error.message.endswith(f"(JQL: {jql})")
+    assert "issuetype" not in error.message and "updated" not in error.message
 
 
 @pytest.mark.parametrize("flavour", ["cloud"])  # only Cloud removed the old search API
@@ -180,7 +197,25 @@ def test_dropped_connections_then_recovery(connector: JiraConnector, server: San
     assert [e.status for e in searches(server)] == [0, 0, 200]
 
 
-def test_dropped_comment_is_not_sent_twice(connector: JiraConnector, server: SandboxServer) -> None:
+def test_dropped_connections_that_persist_say_so(
+    connector: JiraConnector, server: SandboxServer, flavour: str
+) -> None:
+    _ = connector.flavour
+    server.log.clear()
+    server.faults.drop(count=50, path="/search")
+    error = fetch_error(connector)
+    assert error.retryable
+    assert error.message == (
+        f"Jira at {server.url} dropped the connection or did not answer the search in time "
+        f"(ConnectionError) for connection '{flavour}', also on retry; the next cycle will "
+        "try again (if it persists, check proxies or raise 'timeout')"
+    )
+    assert len(searches(server)) == FAST.max_attempts
+
+
+def test_dropped_comment_is_not_sent_twice(
+    connector: JiraConnector, server: SandboxServer, flavour: str
+) -> None:
     _ = connector.flavour
     before = len(server.data.issue("OKR-1").comments)
     server.log.clear()
@@ -188,7 +223,11 @@ def test_dropped_comment_is_not_sent_twice(connector: JiraConnector, server: San
     with pytest.raises(ConnectorError) as raised:
         connector.add_comment("OKR-1", "Status changed")
     assert raised.value.retryable
-    assert raised.value.message.startswith(f"cannot reach Jira at {server.url}")
+    assert raised.value.message == (
+        f"Jira at {server.url} dropped the connection during the comment on OKR-1 "
+        f"(ConnectionError) for connection '{flavour}'; okrsync did not send it again, as "
+        "Jira may have applied it: check before repeating it"
+    )
     assert len([e for e in server.log.entries() if e.path.endswith("/comment")]) == 1
     assert len(server.data.issue("OKR-1").comments) == before
 

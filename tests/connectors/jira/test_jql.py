@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from connectors.jira_errors import repoint_jql_error
 from connectors.jira_fields import FieldInfo, format_datetime, parse_datetime, same_value
 from connectors.jira_query import and_all, since_clause, split_order_by
 
@@ -60,3 +61,26 @@ def test_equality_before_writing() -> None:
     t = datetime(2026, 11, 28, 10, tzinfo=UTC)
     assert same_value(when, t, t.astimezone(ZoneInfo("Asia/Shanghai")))
     assert not same_value(when, t, t + timedelta(seconds=1))
+
+
+SENT = "(labels = x) AND (issuetype not in (10003)) ORDER BY rank bad"
+USER = "labels = x ORDER BY rank bad"
+
+
+@pytest.mark.parametrize(
+    ("words", "expected", "in_added"),
+    [
+        # In the user's condition: one character earlier (okrsync's opening parenthesis).
+        ("Bad value. (line 1, character 11)", "Bad value. (line 1, character 10)", False),
+        # In the user's ORDER BY, which okrsync moved to the end.
+        ("Expecting ','. (line 1, character 59)", "Expecting ','. (line 1, character 26)", False),
+        # In okrsync's sub-task filter: left as is, and flagged.
+        ("Bad type. (line 1, character 37)", "Bad type. (line 1, character 37)", True),
+        ("The value '10003' does not exist for the field 'issuetype'.", None, True),
+        ("The value 'x' does not exist for the field 'labels'.", None, False),
+    ],
+)
+def test_jira_error_positions_point_into_the_users_jql(
+    words: str, expected: str | None, in_added: bool
+) -> None:
+    assert repoint_jql_error(words, SENT, USER) == (expected or words, in_added)

@@ -49,7 +49,7 @@ def broken_jira(request: Request) -> Response:
 def fake_url() -> Iterator[str]:
     broken_jira.calls = []  # type: ignore[attr-defined]
     server = make_server("127.0.0.1", 0, broken_jira, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

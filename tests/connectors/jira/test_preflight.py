@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from connectors.base import Problem
 from connectors.jira import JiraConnector
 from mappings.schema import JiraEpicsScope, JiraIssuesScope, JqlScope, Scope
+from tests.connectors.jira.seeds import small_seed
 
 
 def test_all_problems_are_reported_together(connector: JiraConnector, flavour: str) -> None:
@@ -46,3 +51,28 @@ def test_a_healthy_connection_has_no_problems(connector: JiraConnector) -> None:
         {"OKR-1": ["OKR Progress", "OKR Status", "OKR Last Synced"]},
     )
     assert report.problems == list[Problem]()
+
+
+def _status_with(*options: str) -> dict[str, Any]:
+    data = small_seed()
+    status = next(f for f in data["jira"]["fields"] if f["name"] == "OKR Status")
+    status["options"] = list(options)
+    return data
+
+
+@pytest.mark.parametrize("seed", [_status_with("On track", "Done")])
+def test_missing_status_options_are_reported_with_the_fix(
+    connector: JiraConnector, flavour: str
+) -> None:
+    report = connector.preflight([], {"OKR-1": ["OKR Progress", "OKR Status"]})
+    (problem,) = report.problems
+    assert (problem.where, problem.message) == (
+        "OKR-1",
+        "field 'OKR Status' on OKR-1 lacks the options okrsync writes: "
+        "Not started, At risk, Off track, Stale",
+    )
+    if flavour == "cloud":
+        assert problem.fix == "run 'okrsync fields bootstrap', which adds them"
+    else:
+        assert problem.fix.startswith("add its options by hand")
+        assert "Edit Options to add Not started, At risk, Off track, Stale" in problem.fix

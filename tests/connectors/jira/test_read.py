@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.base import ConnectorError, FetchRequest, FetchResult
+from connectors.base import ConnectorError, FetchRequest, FetchResult, FieldRef, FieldWrite
 from connectors.jira import JiraConnector
 from mappings.items import StatusCategory, WorkItem
 from mappings.schema import JiraEpicsScope, JiraIssuesScope, JqlScope
@@ -134,6 +134,12 @@ def test_paging_reads_every_page(make_connector: ConnectorFactory, flavour: str)
         everything = fetch_one(connector, FetchRequest(jql("project = BIG ORDER BY key")))
         assert len(everything.items) == 251
         assert len(searches(srv)) == math.ceil(251 / 50)
+        # Asking for more than the server serves per page (Cloud: 100 with fields, DC:
+        # 1000) still reads to the end, page by page as the server cuts them.
+        greedy = make_connector(url=srv.url, page_size=5000)
+        srv.log.clear()
+        assert len(fetch_one(greedy, FetchRequest(jql("project = BIG"))).items) == 251
+        assert len(searches(srv)) == (3 if flavour == "cloud" else 1)
 
 
 def test_jql_scope_keeps_order_by_and_narrows_by_since(
@@ -169,6 +175,28 @@ def test_moved_issue_keeps_its_id(connector: JiraConnector, server: SandboxServe
     assert "PAY-5" not in by_key(old.items)
     moved = by_key(new.items)["PAY-5"]
     assert moved.id == before.id and moved.parent_key == "PAY-20"
+
+
+def test_issue_moved_to_another_project_is_still_itself(
+    connector: JiraConnector, server: SandboxServer
+) -> None:
+    bug, story = FetchRequest(listed("PAY-30")), FetchRequest(epics("PAY-1"))
+    first = connector.fetch([bug, story])
+    ids = {i.key: i.id for r in first.values() if isinstance(r, FetchResult) for i in r.items}
+    server.data.move_to_project("PAY-30", "PLAT")  # becomes PLAT-5
+    server.data.move_to_project("PAY-3", "PLAT")  # becomes PLAT-6, still in epic PAY-1
+    again = connector.fetch([bug, story])
+    (moved,) = again[bug].items  # type: ignore[union-attr]
+    assert (moved.id, moved.key, moved.project) == (ids["PAY-30"], "PLAT-5", "PLAT")
+    children = by_key(again[story].items)  # type: ignore[union-attr]
+    assert children["PLAT-6"].id == ids["PAY-3"] and len(children) == 8
+    # A write addressed by the old key lands on the moved issue.
+    points = FieldWrite("PAY-30", "Story Points", 13.0)
+    assert connector.write_fields([points]) == {points: None}
+    assert server.data.issue("PLAT-5").fields["customfield_10016"] == 13.0
+    assert connector.read_fields([FieldRef("PAY-30", "Story Points")]) == {
+        FieldRef("PAY-30", "Story Points"): 13.0
+    }
 
 
 def test_deleted_issue_is_gone(connector: JiraConnector, server: SandboxServer) -> None:
@@ -233,3 +261,22 @@ def test_epic_children_updated_since(connector: JiraConnector) -> None:
         assert sorted(by_key(result.items)) == ["PAY-5", "PAY-6", "PAY-7", "PAY-8", "PAY-9"]
     assert results[recent].total == 8  # type: ignore[union-attr]
     assert results[with_subtasks].total == 10  # type: ignore[union-attr]
+
+
+def test_independent_searches_run_concurrently_within_the_limit(
+    make_connector: ConnectorFactory, server: SandboxServer
+) -> None:
+    connector = make_connector(concurrency=3)
+    _ = connector.client.catalog(), connector.client.not_subtask()
+    requests = [FetchRequest(jql(f"labels = checkout AND key = PAY-{n}")) for n in range(30, 36)]
+    server.faults.set(latency=0.4)
+    server.log.clear()
+    results = connector.fetch(requests)
+    assert all(isinstance(r, FetchResult) and len(r.items) == 1 for r in results.values())
+    arrived = sorted(e.time for e in searches(server))
+    assert len(arrived) == 6
+    # A fourth search starts only when one of the first three has been answered (each
+    # answer takes the injected 0.4 s): never more than 3 in flight.
+    assert all(arrived[i] - arrived[i - 3] >= 0.4 for i in range(3, 6))
+    # ...and they do overlap: the six take two waves, not six turns.
+    assert arrived[2] - arrived[0] < 0.4

@@ -9,9 +9,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connectors.base import AuthError, FieldNotEditableError, FieldRef, FieldWrite
+from connectors.base import (
+    AuthError,
+    FetchRequest,
+    FetchResult,
+    FieldNotEditableError,
+    FieldRef,
+    FieldWrite,
+)
 from connectors.jira import JiraConnector
 from connectors.jira_fields import field_specs
+from mappings.schema import JqlScope
 from okrsync.commands.fields import fields_group
 from okrsync.sandbox.server import SandboxServer
 from tests.connectors.jira.conftest import (
@@ -112,11 +120,18 @@ def test_off_screen_field_names_the_fix_and_others_still_land(
     }
 
 
-def test_unknown_select_option_keeps_jiras_words(connector: JiraConnector) -> None:
+def test_unknown_select_option_keeps_jiras_words(
+    connector: JiraConnector, server: SandboxServer
+) -> None:
     write = FieldWrite("OKR-1", "OKR Status", "Maybe")
+    # The edit screen read that words the message rides out a 503 like every other call.
+    server.faults.fail(status=503, count=1, path="/editmeta")
     error = connector.write_fields([write])[write]
     assert isinstance(error, FieldNotEditableError)
-    assert "OKR Status" in error.message and "OKR-1" in error.message
+    assert error.message == (
+        "Jira refused the value for field 'OKR Status' on OKR-1: Option value 'Maybe' is not valid"
+    )
+    assert [e.status for e in requests_to(server, "/editmeta")] == [503, 200]
 
 
 def test_unknown_field_and_wrong_value_kind(connector: JiraConnector) -> None:
@@ -132,6 +147,10 @@ def test_issue_property_and_comment(connector: JiraConnector, server: SandboxSer
     assert connector.get_property("OKR-1", "okrsync") is None
     connector.set_property("OKR-1", "okrsync", record)
     assert connector.get_property("OKR-1", "okrsync") == record
+    # Searchable in JQL, as people use it in filters and dashboards.
+    found = FetchRequest(JqlScope(kind="jql", jql='issue.property[okrsync].kr = "pay-checkout-v2"'))
+    result = connector.fetch([found])[found]
+    assert isinstance(result, FetchResult) and [i.key for i in result.items] == ["OKR-1"]
     connector.add_comment("OKR-1", "Status changed: on track -> at risk")
     comments = server.data.issue("OKR-1").comments
     assert "at risk" in json.dumps(comments[-1])
@@ -212,6 +231,7 @@ def test_fields_bootstrap_command(server: SandboxServer, flavour: str, tmp_path:
     ):
         assert f"created       {name}" in made.output
         assert name in names
+    assert "next: add the new fields to the edit screens" in made.output
     again = runner.invoke(fields_group, ["bootstrap"], env=env)
     assert "exists        OKR Last Synced" in again.output
     assert "created" not in again.output
@@ -231,3 +251,25 @@ def test_fields_bootstrap_unknown_connection(tmp_path: Path) -> None:
     result = CliRunner().invoke(fields_group, ["bootstrap", "--connection", "other"], env=env)
     assert result.exit_code != 0
     assert "no Jira connection named 'other' (configured: main)" in str(result.exception)
+
+
+def test_text_is_compared_as_jira_keeps_it(connector: JiraConnector, server: SandboxServer) -> None:
+    long = "Checkout v2: " + "all stories done, " * 20
+    writes = [FieldWrite("OKR-1", "OKR Summary", long), FieldWrite("OKR-2", "OKR Summary", "")]
+    assert connector.write_fields(writes) == dict.fromkeys(writes)
+    stored = connector.read_fields([FieldRef("OKR-1", "OKR Summary")])
+    assert stored == {FieldRef("OKR-1", "OKR Summary"): long[:254] + "\u2026"}
+    # Jira keeps an empty text as no value, and the cut text as cut: nothing to send again.
+    server.log.clear()
+    assert connector.write_fields(writes) == dict.fromkeys(writes)
+    assert puts(server) == []
+
+
+def test_a_number_that_is_not_finite_is_refused_before_sending(
+    connector: JiraConnector, server: SandboxServer
+) -> None:
+    write = FieldWrite("OKR-1", "OKR Progress", float("nan"))
+    error = connector.write_fields([write])[write]
+    assert isinstance(error, FieldNotEditableError)
+    assert "okrsync cannot write float nan" in error.message
+    assert puts(server) == []
