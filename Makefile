@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: test lint typecheck unit demo bench clean
+.PHONY: test lint typecheck unit demo bench bench-quick spec clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check okrsync connectors mappings tests
-	$(BIN)/ruff format --check okrsync connectors mappings tests
+	$(BIN)/ruff check okrsync connectors mappings tests benchmarks
+	$(BIN)/ruff format --check okrsync connectors mappings tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -26,6 +26,17 @@ unit: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/okrsync demo
+
+# Performance figures (see benchmarks/README.md); results land in benchmarks/results/.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run --out benchmarks/results/latest.json
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks.run --quick
+
+# Regenerate the vendored subset of Atlassian's Jira OpenAPI spec from the full spec.
+spec: $(STAMP)
+	$(BIN)/python -m tests.sandbox_jira.spec.trim
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
