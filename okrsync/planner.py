@@ -44,6 +44,7 @@ __all__ = [
     "TargetSpec",
     "desired_values",
     "detect_overrides",
+    "format_expected",
     "format_forecast",
     "format_ratio",
     "plan_writes",
@@ -157,6 +158,17 @@ def format_ratio(ratio: float, progress_format: str) -> float:
     return round(ratio, 4)
 
 
+def format_expected(ratio: float, progress_format: str) -> float:
+    """The expected pace as written: 0.1 point in either format.
+
+    It moves with the clock alone; at a ratio's four decimals it would change (and be
+    rewritten) about every 13 minutes of a quarter, at 0.1 point every two hours or so.
+    """
+    if progress_format == "percent":
+        return round(ratio * 100.0, 1)
+    return round(ratio, 3)
+
+
 def format_forecast(ratio: float, progress_format: str) -> float:
     """A projected ratio as written: whole percent, or a ratio with two decimals.
 
@@ -242,7 +254,7 @@ def desired_values(
         "last_synced": synced_at,
     }
     if result.expected is not None:
-        values["expected"] = format_ratio(result.expected, fmt)
+        values["expected"] = format_expected(result.expected, fmt)
     if forecast is not None and forecast.projected_progress is not None:
         values["forecast"] = format_forecast(forecast.projected_progress, fmt)
     out: list[Desired] = []

@@ -14,6 +14,7 @@ from okrsync.planner import (
     TargetSpec,
     desired_values,
     detect_overrides,
+    format_expected,
     format_ratio,
     plan_writes,
     progress_from_field,
@@ -239,3 +240,12 @@ def test_progress_from_what_a_person_typed(typed: object, fmt: str, progress: fl
 )
 def test_same_value(a: object, b: object, same: bool) -> None:
     assert same_value(a, b) is same
+
+
+def test_the_expected_pace_moves_in_tenths_of_a_point_in_either_format() -> None:
+    # 45 minutes of a 92-day quarter move the pace by about 0.00034: not a change worth a
+    # write in either format, so a 15-minute schedule does not rewrite it every cycle.
+    before, after = 0.63101, 0.63135
+    assert format_expected(before, "ratio") == format_expected(after, "ratio") == 0.631
+    assert format_expected(before, "percent") == format_expected(after, "percent") == 63.1
+    assert format_expected(0.6316, "ratio") == 0.632
