@@ -90,11 +90,16 @@ class FieldWrite:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One preflight finding, with the fix a person should make."""
+    """One preflight finding, with the fix a person should make.
+
+    ``scope`` is set when the finding is about a scope, so that the caller can point at
+    the key results (and mapping lines) that use it.
+    """
 
     where: str
     message: str
     fix: str = ""
+    scope: Scope | None = None
 
 
 @dataclass(slots=True)

@@ -305,5 +305,5 @@ class JiraConnector:
             self.client.count(self.scope_jql(scope), shown=_user_jql(scope))
         except ConnectorError as exc:
             fix = "fix the query in the mapping" if exc.status == 400 else ""
-            return [Problem(_describe(scope), exc.message, fix)]
+            return [Problem(_describe(scope), exc.message, fix, scope=scope)]
         return []

@@ -69,19 +69,20 @@ def _check_scope(
                 f"Teambition project '{scope.project}' not found in organization "
                 f"'{lookups.http.settings.tenant_id}'",
                 "check the project id in the mapping (it is in the project's URL)",
+                scope=scope,
             )
         ]
     try:
         report.info[where] = f"{count_scope(lookups, scope)} tasks"
     except QueryError as exc:
-        return [Problem(where, exc.message, "fix the TQL in the mapping")]
+        return [Problem(where, exc.message, "fix the TQL in the mapping", scope=scope)]
     except ConnectorError as exc:
         fix = (
             "check the task id in the mapping"
             if exc.status == 404 or "no task" in exc.message
             else ""
         )
-        return [Problem(where, exc.message, fix)]
+        return [Problem(where, exc.message, fix, scope=scope)]
     if isinstance(scope, TeambitionTagsScope | TeambitionSprintScope):
         return _check_ids(lookups, scope, report)
     return []
@@ -119,6 +120,7 @@ def _check_ids(
             where,
             f"Teambition project {project} has no {kind} {names}: the scope would stay empty",
             f"check the {kind} id{'s' if len(missing) > 1 else ''} in the mapping",
+            scope=scope,
         )
     ]
 

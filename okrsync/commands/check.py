@@ -67,9 +67,20 @@ def check_command(app: AppContext, offline: bool, mappings_path: Path | None) ->
         for problem in report.problems:
             problems += 1
             line = f"  {problem.where}: {problem.message}"
+            if problem.scope is not None:
+                line += f"\n    used by: {', '.join(_users_of(tree, problem.scope))}"
             click.echo(app.redact(line + (f"\n    fix: {problem.fix}" if problem.fix else "")))
     if problems:
         raise SystemExit(1)
+
+
+def _users_of(tree: OkrTree, scope: Scope) -> list[str]:
+    """The key results reading ``scope``, each with where it is defined."""
+    return [
+        f"{kr_id} ({node.file}:{node.line})"
+        for kr_id, node in tree.key_results.items()
+        if scope in node.kr.scope
+    ]
 
 
 def preflight(tree: OkrTree, settings: Settings) -> list[PreflightReport]:

@@ -80,10 +80,15 @@ def test_check_lists_every_teambition_problem_with_its_fix(
         "project 'tb-proj-mobile' TQL 'isDone = = false': Teambition rejected the TQL "
         "'isDone = = false' for connection 'main': TQL error at position 10"
     ) in out
-    assert "    fix: fix the TQL in the mapping" in out
+    assert (
+        f"    used by: open-work ({tmp_path}/mappings/mobile.yaml:17)\n"
+        "    fix: fix the TQL in the mapping"
+    ) in out
     assert (
         "tags tb-tag-crash in project 'tb-proj-mobile': Teambition project Mobile App has no "
-        "tag 'tb-tag-crash': the scope would stay empty\n    fix: check the tag id in the mapping"
+        "tag 'tb-tag-crash': the scope would stay empty\n"
+        f"    used by: crashes ({tmp_path}/mappings/mobile.yaml:21)\n"
+        "    fix: check the tag id in the mapping"
     ) in out
     assert [e.method for e in tb.log.entries()] == ["GET"] * len(tb.log.entries())
 
