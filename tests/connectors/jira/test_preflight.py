@@ -42,6 +42,7 @@ def test_all_problems_are_reported_together(connector: JiraConnector, flavour: s
     assert len(missing) == 1 and "issue PAY-404 does not exist" in missing[0].message
     bad = [p for p in report.problems if p.where == "jql scope 'project = = PAY'"]
     assert len(bad) == 1 and bad[0].fix == "fix the query in the mapping"
+    assert bad[0].scope == scopes[3]  # so `okrsync check` can name the KRs that use it
     assert len(report.problems) == 4
 
 
