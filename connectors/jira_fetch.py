@@ -15,6 +15,8 @@ If a merged search is refused (e.g. one scope names an issue that does not exist
 its scopes is searched alone so that the error lands on the scope that caused it.
 ``since`` narrows JQL scopes and epic children; listed issues and the children of
 epics whose sub-tasks are wanted are read in full and filtered here, so totals stay exact.
+Narrowed epic children come without a total: the caller counts them, several epic
+scopes at once as one scope naming all their epics (``okrsync.fetch_counts``).
 """
 
 from __future__ import annotations
@@ -241,10 +243,10 @@ class Fetcher:
                 for i in items
                 if i.id not in epic_ids.values() and (scope.include_subtasks or not i.is_subtask)
             ]
-            # Read in full (no narrowing), the length is the total; else ask Jira.
-            total = len(items)
-            if narrow:
-                total = self.client.count(keys_in(clause, scope.epics))
+            # Read in full (no narrowing), the length is the total. Narrowed, the total is
+            # left to the caller, who counts many epic scopes in one request
+            # (``okrsync.fetch_counts``) instead of one count per scope here.
+            total = None if narrow else len(items)
             items = [i for i in items if _newer(i, request.since)]
             out[request] = FetchResult(items, total)
         return out

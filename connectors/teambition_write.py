@@ -3,13 +3,16 @@
 A field name resolves in the target task's own project (``projectId`` -> custom-field
 search). A write is sent only when the task's current value differs, as one
 ``customfield/update`` per field with activity and notifications switched off, so that
-okrsync's bookkeeping does not flood people's feeds.
+okrsync's bookkeeping does not flood people's feeds. The updates of a batch are sent
+concurrently, paced per endpoint by the HTTP layer.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import ConnectorError, FieldRef, FieldWrite, NotFoundError
@@ -68,12 +71,32 @@ def read_fields(lookups: Lookups, refs: Sequence[FieldRef]) -> dict[FieldRef, ob
     return out
 
 
+@dataclass(slots=True)
+class _Slot:
+    """One custom field of one task in a batch: the value last asked for, and every
+    write of the batch that asked for a value there."""
+
+    task: Task
+    field: FieldDef
+    current: object
+    last: FieldWrite
+    items: list[dict[str, str]]
+    writes: list[FieldWrite]
+
+
 def write_fields(
     lookups: Lookups, writes: Sequence[FieldWrite]
 ) -> dict[FieldWrite, ConnectorError | None]:
-    """Apply the writes whose value differs from the task's; None means done (or equal)."""
+    """Apply the writes whose value differs from the task's; None means done (or equal).
+
+    The updates go out concurrently (``concurrency`` threads), each still waiting for its
+    turn under the endpoint's pace (``requests_per_second``), so that the quota, not the
+    round trip, bounds a batch. A field written more than once in a batch gets the last
+    value, sent once; those writes share its outcome.
+    """
     tasks = _targets(lookups, list(dict.fromkeys(w.target for w in writes)))
     out: dict[FieldWrite, ConnectorError | None] = {}
+    slots: dict[tuple[str, str], _Slot] = {}
     for write in writes:
         task = tasks[write.target]
         if isinstance(task, ConnectorError):
@@ -83,16 +106,38 @@ def write_fields(
             field = _field_of(lookups, task, write.field)
             items = encode_value(field, write.value)
             current = decode_value(field, cf_values(task, field.id))
-            if same_value(field, current, write.value):
-                out[write] = None
-                continue
-            _update(lookups, write.target, field, items)
         except ConnectorError as exc:
             out[write] = exc
             continue
-        _remember(task, field, items)
-        out[write] = None
-    return out
+        slot = slots.get((write.target, field.id))
+        if slot is None:
+            slots[(write.target, field.id)] = _Slot(task, field, current, write, items, [write])
+        else:
+            slot.last, slot.items = write, items
+            slot.writes.append(write)
+    sends: list[_Slot] = []
+    for slot in slots.values():
+        if same_value(slot.field, slot.current, slot.last.value):
+            out.update(dict.fromkeys(slot.writes))
+        else:
+            sends.append(slot)
+
+    def send(slot: _Slot) -> ConnectorError | None:
+        try:
+            _update(lookups, slot.last.target, slot.field, slot.items)
+        except ConnectorError as exc:
+            return exc
+        return None
+
+    if sends:
+        workers = min(lookups.http.settings.concurrency, len(sends))
+        with ThreadPoolExecutor(workers, thread_name_prefix="teambition-write") as pool:
+            outcomes = list(pool.map(send, sends))
+        for slot, error in zip(sends, outcomes, strict=True):
+            if error is None:
+                _remember(slot.task, slot.field, slot.items)
+            out.update(dict.fromkeys(slot.writes, error))
+    return {write: out[write] for write in writes}
 
 
 def _update(lookups: Lookups, task_id: str, field: FieldDef, items: list[dict[str, str]]) -> None:

@@ -35,10 +35,10 @@ from typing import Any
 
 from connectors.base import Connector
 from mappings.period import as_utc, is_closed
-from mappings.results import KrResult
 from mappings.tree import OkrTree
 from okrsync import checkins as ci
 from okrsync.evaluate import (
+    StoredResults,
     evaluate,
     frozen_reports,
     history_forecast,
@@ -77,8 +77,7 @@ from okrsync.writeback import (
     PROPERTY_FIELD,
     Connections,
     PropertyWrite,
-    apply_property_writes,
-    apply_writes,
+    apply_all,
     owned_slots,
     property_changed,
     read_current,
@@ -170,8 +169,9 @@ class _Cycle:
                 full_reconcile_hours=hours,
                 clock_skew_seconds=self.settings.clock_skew_seconds,
             )
+            del cached  # the raw cached items, now WorkItems in ``reads``: free them early
             self._count_reads(reads)
-            previous = {k: KrResult.from_dict(v) for k, v in stored.items()}
+            previous = StoredResults(stored)
             evaluation = evaluate(
                 tree,
                 active,
@@ -201,7 +201,12 @@ class _Cycle:
             )
             self._finalize()
             self._count_requests(sent_before)
-            kr_results = {k: v for k, v in previous.items() if k in tree.key_results}
+            # Only the KRs this cycle did not compute rebuild their previous result.
+            kr_results = {
+                k: self.results[k].result if k in self.results else previous[k]
+                for k in previous
+                if k in tree.key_results
+            }
             kr_results.update({k: r.result for k, r in self.results.items()})
             report.objectives = objective_reports(tree, kr_results, now, only=only)
             report.finished_at = now + timedelta(seconds=time.monotonic() - clock)
@@ -343,8 +348,7 @@ class _Cycle:
         errors: dict[Any, str | None] = {}
         done: list[tuple[PropertyWrite, str | None]] = [(p, None) for p in properties]
         if not dry:
-            errors = apply_writes(plan.writes, self.connections) if plan.writes else {}
-            done = apply_property_writes(properties, self.connections) if properties else []
+            errors, done = apply_all(plan.writes, properties, self.connections)
         units = {
             (spec.kr_id, spec.connection, spec.target): spec.progress_format
             for specs in self.specs.values()

@@ -6,7 +6,7 @@ returns values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +35,7 @@ from okrsync.writeback import Connections
 __all__ = [
     "FORECAST_WINDOW_DAYS",
     "Evaluation",
+    "StoredResults",
     "evaluate",
     "frozen_reports",
     "history_forecast",
@@ -55,6 +56,29 @@ def kr_period(tree: OkrTree, kr_id: str) -> Period:
     """The period of a KR (its objective's)."""
     node = tree.key_results[kr_id]
     return parse_period(tree.objectives[node.objective_id].objective.period)
+
+
+class StoredResults(Mapping[str, KrResult]):
+    """The last recorded result of each KR (raw, as the state store keeps them), each
+    rebuilt with its evidence only when first looked up: a cycle needs few of them (KRs
+    gone stale or held, check-ins, KRs left out of the cycle), and rebuilding all of them
+    costs time and memory in proportion to every item of every scope."""
+
+    def __init__(self, stored: Mapping[str, Mapping[str, Any]]) -> None:
+        self._stored = stored
+        self._built: dict[str, KrResult] = {}
+
+    def __getitem__(self, kr_id: str) -> KrResult:
+        found = self._built.get(kr_id)
+        if found is None:
+            found = self._built[kr_id] = KrResult.from_dict(self._stored[kr_id])
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stored)
+
+    def __len__(self) -> int:
+        return len(self._stored)
 
 
 def select_krs(tree: OkrTree, only: str | None) -> list[str]:
@@ -133,7 +157,7 @@ def evaluate(
     kr_ids: list[str],
     jobs_of: dict[str, list[str]],
     reads: dict[str, ScopeRead],
-    previous: dict[str, KrResult],
+    previous: Mapping[str, KrResult],
     *,
     now: datetime,
     drop_threshold: float,
@@ -152,18 +176,19 @@ def evaluate(
         node = tree.key_results[kr_id]
         period = kr_period(tree, kr_id)
         kr_reads = [reads[key] for key in jobs_of[kr_id]]
-        prev = previous.get(kr_id)
         failed = [r for r in kr_reads if not r.ok]
         held: str | None = None
+        # ``previous`` is looked up only where it is needed (see StoredResults).
         if failed:
             reason = "; ".join(f"{r.job.connection}: {r.error}" for r in failed)
-            result = stale_result(prev, kr_id, reason)
+            result = stale_result(previous.get(kr_id), kr_id, reason)
         else:
             items = [item for r in kr_reads for item in r.items or ()]
             result = evaluate_kr(
                 node.kr, items, period=period, now=now, thresholds=tree.thresholds(kr_id)
             )
-            if result.progress is None and prev is not None:
+            prev = previous.get(kr_id) if result.progress is None else None
+            if prev is not None:
                 result = stale_result(prev, kr_id, result.stale_reason or "progress unknown")
             dropped = [r for r in kr_reads if _dropped(r, drop_threshold)]
             if dropped and not (force or node.kr.flags.allow_drop):
@@ -185,6 +210,7 @@ def evaluate(
                     out.held.append((entry, result))
                     out.held_scopes.add(r.job.key)
                     held = why
+                prev = previous.get(kr_id)
                 result = prev if prev is not None else result
         total = None if failed or not kr_reads else len(_distinct(kr_reads))
         baseline = baselines.get(kr_id, total)

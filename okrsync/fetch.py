@@ -9,13 +9,15 @@ read was, how many items). A cycle then:
 2. otherwise asks only for items updated since the last successful read minus
    ``clock_skew_seconds`` and merges them into the cached items by immutable id;
 3. compares the merged size with the tracker's own count of the scope (the total the
-   incremental read reported, else ``Connector.count``): items deleted, moved out of the
+   incremental read reported, else ``Connector.count``, which counts epic scopes with
+   disjoint epics together, ``okrsync.fetch_counts``): items deleted, moved out of the
    scope or no longer matching its query never show up in an incremental read, so any
    difference triggers a full read of that scope.
 
 The merged result after any sequence of changes equals a full read, except for items
 that enter a scope without their update time changing and exactly as many leaving
-unseen; the periodic full read settles those. Sources are read concurrently, one thread
+unseen (from the scope, or from a scope counted together with it); the periodic full
+read settles those. Sources are read concurrently, one thread
 per connection; a connector runs its own scopes concurrently.
 """
 
@@ -33,6 +35,7 @@ from typing import Any, Literal
 from connectors.base import Connector, ConnectorError, FetchRequest, FetchResult
 from mappings.items import Source, StatusCategory, WorkItem
 from mappings.schema import Scope, scope_source
+from okrsync.fetch_counts import confirm_counts
 from okrsync.state.records import ScopeMark
 
 __all__ = [
@@ -224,9 +227,12 @@ def _read_connection(
         else:
             totals[job.key] = answer.total
     if unknown_total:
-        counted = _count(connector, [job.scope for job in unknown_total.values()])
-        for key, job in unknown_total.items():
-            value = counted.get(job.scope)
+        counted = confirm_counts(
+            connector,
+            {key: (job.scope, len(reads[key].items or ())) for key, job in unknown_total.items()},
+        )
+        for key in unknown_total:
+            value = counted.get(key)
             if isinstance(value, int):
                 totals[key] = value
             else:
@@ -260,13 +266,6 @@ def _fetch(
         return connector.fetch(requests)
     except ConnectorError as exc:
         return {request: exc for request in requests}
-
-
-def _count(connector: Connector, scopes: list[Scope]) -> Mapping[Scope, int | ConnectorError]:
-    try:
-        return connector.count(scopes)
-    except ConnectorError as exc:
-        return {scope: exc for scope in scopes}
 
 
 def fetch_scopes(

@@ -24,6 +24,7 @@ __all__ = [
     "PROPERTY_KEY",
     "Connections",
     "PropertyWrite",
+    "apply_all",
     "apply_property_writes",
     "apply_writes",
     "read_current",
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 #: The Jira issue property holding the KR result summary, and its name in the ledger.
 PROPERTY_KEY = "okrsync"
 PROPERTY_FIELD = "property:okrsync"
+#: Threads per connection for writes when the connector names no ``concurrency``.
+DEFAULT_WORKERS = 4
 
 T = TypeVar("T")
 
@@ -196,26 +199,50 @@ def supports_properties(connector: Connector) -> bool:
     return callable(getattr(connector, "set_property", None))
 
 
+def _workers(connector: Connector) -> int:
+    """Threads to send one connection's writes on: its ``concurrency`` setting (the
+    connector itself bounds its requests in flight; more threads would only wait)."""
+    limit = getattr(getattr(connector, "settings", None), "concurrency", None)
+    return limit if isinstance(limit, int) and limit > 0 else DEFAULT_WORKERS
+
+
 def apply_property_writes(
     writes: Sequence[PropertyWrite], connections: Connections
 ) -> list[tuple[PropertyWrite, str | None]]:
-    """Set each issue property; each write with its error text (None: written)."""
+    """Set each issue property, concurrently within each connection's limit; each write
+    with its error text (None: written), in the order given."""
     groups: dict[str, list[PropertyWrite]] = {}
     for write in writes:
         groups.setdefault(write.connection, []).append(write)
 
     def send(name: str, group: list[PropertyWrite]) -> list[tuple[PropertyWrite, str | None]]:
         connector: Any = connections.get(name)
-        out: list[tuple[PropertyWrite, str | None]] = []
-        for write in group:
+
+        def one(write: PropertyWrite) -> tuple[PropertyWrite, str | None]:
             try:
                 connector.set_property(write.target, PROPERTY_KEY, write.after)
-                out.append((write, None))
             except ConnectorError as exc:
-                out.append((write, exc.message))
-        return out
+                return write, exc.message
+            return write, None
 
-    outcome: list[tuple[PropertyWrite, str | None]] = []
-    for answer in _per_connection(groups, send).values():
-        outcome.extend(answer)
-    return outcome
+        workers = min(_workers(connector), len(group))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="property") as pool:
+            return list(pool.map(one, group))
+
+    answers = _per_connection(groups, send)
+    done = {w: error for answer in answers.values() for w, error in answer}
+    return [(w, done[w]) for w in writes]
+
+
+def apply_all(
+    writes: Sequence[PlannedWrite], properties: Sequence[PropertyWrite], connections: Connections
+) -> tuple[dict[PlannedWrite, str | None], list[tuple[PropertyWrite, str | None]]]:
+    """Field writes and issue properties side by side (they never set the same value, and
+    each connector bounds its own requests in flight); the outcomes of both."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="apply") as pool:
+        fields = pool.submit(apply_writes, writes, connections) if writes else None
+        props = pool.submit(apply_property_writes, properties, connections) if properties else None
+        return (
+            fields.result() if fields is not None else {},
+            props.result() if props is not None else [],
+        )

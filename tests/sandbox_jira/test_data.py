@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +177,27 @@ def test_seed_errors(tmp_path: Path) -> None:
 
 
 def test_generated_data_is_deterministic() -> None:
-    assert generated_seed(120) == generated_seed(120)
-    issues = generated_seed(120)["issues"]
+    now = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+    assert generated_seed(120, now=now) == generated_seed(120, now=now)
+    issues = generated_seed(120, now=now)["issues"]
     assert len(issues) == 120 + 3
     assert sum(1 for i in issues if i["fields"]["issuetype"]["name"] == "Epic") == 3
+
+
+def test_generated_data_was_last_updated_before_the_sandbox_started() -> None:
+    before = datetime.now(UTC)
+    with start_sandbox("generated:600", jira=("cloud",), teambition=False) as sb:
+        client = httpx.Client(base_url=sb.jira["cloud"].url, auth=CLOUD_AUTH)
+        # JQL dates stop at the minute (the demo user's zone is UTC): the next one.
+        assert search(client, f'updated >= "{before + timedelta(minutes=1):%Y/%m/%d %H:%M}"') == []
+        every = {"jql": "project = GEN", "maxResults": 0}
+        assert client.post("/rest/api/3/search/approximate-count", json=every).json() == {
+            "count": 612
+        }
+    stamps = [
+        datetime.strptime(i["fields"][name], "%Y-%m-%dT%H:%M:%S.%f%z")
+        for i in generated_seed(600, now=before)["issues"]
+        for name in ("created", "updated")
+    ]
+    assert max(stamps) < before
+    assert min(stamps) > before - timedelta(days=365)

@@ -1,0 +1,74 @@
+"""Custom-field updates of one batch go out concurrently, yet keep the endpoint's pace."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+from connectors.base import FieldRef, FieldWrite
+from okrsync.sandbox.faults import LoggedRequest
+from okrsync.sandbox.server import SandboxServer
+from tests.connectors.teambition.conftest import HOME, MakeConnector, api_entries
+
+OTHER = "tb-task-onboarding"  # a task of the same project, so with the same fields
+
+
+def _updates(server: SandboxServer) -> list[LoggedRequest]:
+    return [e for e in api_entries(server) if e.path.endswith("/customfield/update")]
+
+
+def _batch() -> list[FieldWrite]:
+    return [
+        write
+        for task, n in ((HOME, 1), (OTHER, 2))
+        for write in (
+            FieldWrite(task, "OKR Progress", 10.0 * n),
+            FieldWrite(task, "OKR Status", "At risk" if n == 1 else "Off track"),
+            FieldWrite(task, "OKR Summary", f"batch {n}"),
+            FieldWrite(task, "OKR Expected", 20.0 * n),
+        )
+    ]
+
+
+def test_updates_overlap_within_the_concurrency_limit(
+    make_connector: MakeConnector, tb: SandboxServer
+) -> None:
+    connector = make_connector(concurrency=3, requests_per_second=40)
+    writes = _batch()
+    latency = 0.3
+    tb.faults.set(latency=latency)
+    assert connector.write_fields(writes) == dict.fromkeys(writes)
+    arrived = sorted(e.time for e in _updates(tb))
+    assert len(arrived) == 8
+    # A fourth update starts only once one of the three before it was answered...
+    assert all(arrived[i] - arrived[i - 3] >= latency for i in range(3, len(arrived)))
+    # ...and the first three were in flight together (the pace spaces them 25 ms apart).
+    assert arrived[2] - arrived[0] < latency
+    tb.faults.reset()
+    refs = {FieldRef(w.target, w.field): w.value for w in writes}
+    assert connector.read_fields(list(refs)) == refs
+
+
+def test_concurrent_updates_keep_the_pace(make_connector: MakeConnector, tb: SandboxServer) -> None:
+    connector = make_connector(concurrency=8, requests_per_second=10)
+    writes = _batch()
+    assert connector.write_fields(writes) == dict.fromkeys(writes)
+    arrived = sorted(e.time for e in _updates(tb))
+    assert len(arrived) == 8
+    # 10 a second: eight threads ready at once still go a tenth of a second apart (a
+    # few milliseconds of slack for the two clocks involved).
+    assert all(b - a >= 0.095 for a, b in pairwise(arrived))
+
+
+def test_a_field_written_twice_in_a_batch_is_sent_once_with_the_last_value(
+    make_connector: MakeConnector, tb: SandboxServer
+) -> None:
+    connector = make_connector()
+    first, last = FieldWrite(HOME, "OKR Progress", 30.0), FieldWrite(HOME, "OKR Progress", 45.0)
+    assert connector.write_fields([first, last]) == {first: None, last: None}
+    updates = _updates(tb)
+    assert len(updates) == 1 and updates[0].body["value"][0]["title"] == "45"
+    # Back to the value the task holds: nothing to send at all.
+    again = [FieldWrite(HOME, "OKR Progress", 50.0), FieldWrite(HOME, "OKR Progress", 45.0)]
+    tb.log.clear()
+    assert connector.write_fields(again) == dict.fromkeys(again)
+    assert _updates(tb) == []
