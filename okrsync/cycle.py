@@ -239,6 +239,11 @@ class _Cycle:
         for read in reads.values():
             source = self._source(read.job.connection)
             source.scopes += 1
+            if read.items is None and read.scope_error:
+                # Only this scope's key results go stale; the rest of the connection is
+                # healthy and keeps being written.
+                source.refused.append(read.error or "scope refused")
+                continue
             if read.items is None:
                 source.fail(read.error or "read failed")
                 continue

@@ -32,7 +32,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from connectors.base import Connector, ConnectorError, FetchRequest, FetchResult
+from connectors.base import (
+    Connector,
+    ConnectorError,
+    FetchRequest,
+    FetchResult,
+    NotFoundError,
+    QueryError,
+)
 from mappings.items import Source, StatusCategory, WorkItem
 from mappings.schema import Scope, scope_source
 from okrsync.fetch_counts import confirm_counts
@@ -146,7 +153,16 @@ class ScopeRead:
     started_at: datetime
     previous: ScopeMark | None
     error: str | None = None
+    # The tracker answered but refused this scope alone (bad query, missing epic or
+    # project): its key results go stale, the connection itself is up.
+    scope_error: bool = False
     changed: list[WorkItem] = field(default_factory=list)
+
+    def fail(self, error: ConnectorError | BaseException | None, fallback: str) -> None:
+        """Record a failed read of this scope."""
+        self.items = None
+        self.error = _message(error) if error is not None else fallback
+        self.scope_error = isinstance(error, QueryError | NotFoundError)
 
     @property
     def previous_count(self) -> int | None:
@@ -212,7 +228,7 @@ def _read_connection(
         read = reads[job.key]
         answer = answers.get(request)
         if not isinstance(answer, FetchResult):
-            read.error = _message(answer) if answer is not None else "no answer for the scope"
+            read.fail(answer, "no answer for the scope")
             continue
         if read.mode == "full":
             read.items = list(answer.items)
@@ -236,8 +252,7 @@ def _read_connection(
             if isinstance(value, int):
                 totals[key] = value
             else:
-                reads[key].items = None
-                reads[key].error = _message(value) if value is not None else "no count"
+                reads[key].fail(value, "no count")
     mismatched = [
         reads[key].job
         for key, total in totals.items()
@@ -254,8 +269,7 @@ def _read_connection(
             if isinstance(answer, FetchResult):
                 read.items = list(answer.items)
             else:
-                read.items = None
-                read.error = _message(answer) if answer is not None else "no answer for the scope"
+                read.fail(answer, "no answer for the scope")
     return [reads[job.key] for job in jobs]
 
 

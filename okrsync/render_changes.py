@@ -124,6 +124,8 @@ def print_sources(console: Console, sources: Mapping[str, Mapping[str, Any]]) ->
                     f"{source.get('items', 0)} items, {source.get('requests', 0)} requests"
                 )
             console.print(Text(f"  {name} up{reads}", style="green"))
+            for error in source.get("refused_scopes", ()):
+                console.print(Text(f"    refused a scope: {error}", style="bold red"))
         else:
             console.print(Text(f"  {name} DOWN: {source.get('error')}", style="bold red"))
 

@@ -290,6 +290,8 @@ class SourceReport:
     incremental_reads: int = 0
     items: int = 0
     requests: int = 0
+    # Scopes the tracker refused on their own (bad query, missing epic), while up.
+    refused: list[str] = field(default_factory=list)
 
     def fail(self, error: str) -> None:
         """Mark the connection down, keeping the first error."""
@@ -307,6 +309,7 @@ class SourceReport:
             "incremental_reads": self.incremental_reads,
             "items": self.items,
             "requests": self.requests,
+            "refused_scopes": list(self.refused),
         }
 
 
@@ -336,8 +339,12 @@ class CycleReport:
 
     @property
     def partial(self) -> bool:
-        """Whether anything failed: a source, or a write."""
-        return bool(self.failed_sources) or any(w.error for w in self.writes)
+        """Whether anything failed: a source, a scope it refused, or a write."""
+        return (
+            bool(self.failed_sources)
+            or any(source.refused for source in self.sources.values())
+            or any(w.error for w in self.writes)
+        )
 
     @property
     def outcome(self) -> str:

@@ -63,6 +63,11 @@ class LogHooks(CycleHooks):
     def held(self, held: HeldReport) -> None:
         log.warning("%s held: %s", held.kr_id, held.reason)
 
+    def cycle_finished(self, report: CycleReport) -> None:
+        for name, source in sorted(report.sources.items()):
+            for error in source.refused:
+                log.warning("%s refused a scope: %s; its key results are stale", name, error)
+
 
 def close_all(connectors: Mapping[tuple[str, str], Connector]) -> None:
     """Release every connector's HTTP connections."""
@@ -97,7 +102,8 @@ def sync_command(
 ) -> None:
     """Run one sync cycle: read the trackers, compute every KR, write back the changes.
 
-    Exits 1 when a tracker failed (its key results are stale), 0 otherwise.
+    Exits 1 when a tracker failed or refused a scope (those key results are stale),
+    0 otherwise.
     """
     settings = app.settings()
     tree = load_mappings(

@@ -87,7 +87,16 @@ WRITE = {"kr", "connection", "target", "field", "before", "after", "applied", "e
 HELD = {"kr", "connection", "scope", "previous", "current", "reason"}
 CONFLICT = {"kr", "connection", "target", "field", "ours", "theirs", "resolution"}
 CHECKIN = {"kr", "connection", "target", "from", "to", "text", "posted", "error"}
-SOURCE = {"up", "error", "scopes", "full_reads", "incremental_reads", "items", "requests"}
+SOURCE = {
+    "up",
+    "error",
+    "scopes",
+    "full_reads",
+    "incremental_reads",
+    "items",
+    "requests",
+    "refused_scopes",
+}
 
 
 def _report() -> CycleReport:
