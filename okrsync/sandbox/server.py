@@ -12,7 +12,6 @@ goes back to the seed with ``data.reset()``, ``POST /_sandbox/reset`` with the b
 
 from __future__ import annotations
 
-import importlib
 import json
 import threading
 from collections.abc import Iterable, Mapping
@@ -22,7 +21,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from okrsync.sandbox.faults import FaultMiddleware, Faults, RequestLog, WSGIApp
+from okrsync.sandbox.faults import Faults, RequestLog, WSGIApp
 
 JIRA_FLAVOURS = ("cloud", "datacenter")
 #: Port offsets from the base port when one is given (the CLI's fixed layout).
@@ -31,7 +30,7 @@ TEAMBITION_PREFIX = "/api"
 
 
 class SandboxError(Exception):
-    """The sandbox cannot start as asked (bad seed, unknown flavour, missing component)."""
+    """The sandbox cannot start as asked (bad seed, unknown flavour)."""
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -186,17 +185,10 @@ def start_teambition(
     quiet: bool = True,
 ) -> SandboxServer:
     """Start the Teambition server; its base URL ends in ``/api``."""
-    try:
-        module = importlib.import_module("okrsync.sandbox.teambition.app")
-    except ModuleNotFoundError as exc:
-        raise SandboxError(
-            "the Teambition sandbox is not available (okrsync.sandbox.teambition.app); "
-            "start with teambition=False"
-        ) from exc
+    from okrsync.sandbox.teambition.app import create_app
+
     faults, log = Faults(), RequestLog()
-    app = module.create_app(dict(section) if section is not None else None, faults, log)
-    if not isinstance(app, FaultMiddleware):
-        app = FaultMiddleware(app, faults, log)
+    app = create_app(section, faults, log)
     return SandboxServer(
         "teambition",
         app,

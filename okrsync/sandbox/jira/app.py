@@ -117,6 +117,7 @@ _ISSUE = "/rest/api/<api>/issue/<key>"
 _CONTEXT = "/rest/api/<api>/field/<field_id>/context"
 _OPTION = _CONTEXT + "/<context_id>/option"
 CLOUD = frozenset({"cloud"})
+DATACENTER = frozenset({"datacenter"})
 ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     # (path, methods, handler, flavours or None for both)
     ("/rest/api/<api>/serverInfo", "GET", server_info, None),
@@ -132,15 +133,15 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("/rest/api/<api>/project/<project>", "GET", meta.get_project, None),
     ("/rest/api/<api>/issuetype", "GET", meta.list_issue_types, None),
     ("/rest/api/<api>/issuetype/<type_id>", "GET", meta.get_issue_type, None),
-    ("/rest/api/<api>/search/jql", "GET,POST", search.cloud_search, frozenset({"cloud"})),
+    ("/rest/api/<api>/search/jql", "GET,POST", search.cloud_search, CLOUD),
     (
         "/rest/api/<api>/search/approximate-count",
         "POST",
         search.approximate_count,
-        frozenset({"cloud"}),
+        CLOUD,
     ),
-    ("/rest/api/<api>/search", "GET,POST", search.dc_search, frozenset({"datacenter"})),
-    ("/rest/api/<api>/search", "GET,POST", gone, frozenset({"cloud"})),
+    ("/rest/api/<api>/search", "GET,POST", search.dc_search, DATACENTER),
+    ("/rest/api/<api>/search", "GET,POST", gone, CLOUD),
     (_ISSUE, "GET", issues.get_issue, None),
     (_ISSUE, "PUT", issues.put_issue, None),
     (_ISSUE, "DELETE", issues.delete_issue, None),
@@ -151,8 +152,8 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     (_ISSUE + "/properties/<prop>", "DELETE", issues.delete_property, None),
     (_ISSUE + "/comment", "GET", issues.list_comments, None),
     (_ISSUE + "/comment", "POST", issues.add_comment, None),
-    ("/rest/api/3/bulk/issues/fields", "POST", bulk.submit, frozenset({"cloud"})),
-    ("/rest/api/3/bulk/queue/<task_id>", "GET", bulk.progress, frozenset({"cloud"})),
+    ("/rest/api/3/bulk/issues/fields", "POST", bulk.submit, CLOUD),
+    ("/rest/api/3/bulk/queue/<task_id>", "GET", bulk.progress, CLOUD),
 ]
 
 
@@ -207,9 +208,7 @@ class JiraApp:
         try:
             endpoint, matched = adapter.match()
         except NotFound:
-            return json_response(
-                {"errorMessages": [f"null for uri: {request.url}"], "errors": {}}, 404
-            )
+            return _no_resource(request)
         except MethodNotAllowed:
             return json_response({"errorMessages": ["Method Not Allowed"], "errors": {}}, 405)
         except HTTPException as exc:  # e.g. a redirect for a trailing slash
@@ -218,9 +217,7 @@ class JiraApp:
         values = dict(matched)
         api = values.pop("api", "3" if "/rest/api/3/" in request.path else "2")
         if api not in self.apis:
-            return json_response(
-                {"errorMessages": [f"null for uri: {request.url}"], "errors": {}}, 404
-            )
+            return _no_resource(request)
         user = self.authenticate(request)
         if user is None and handler is not server_info:
             return json_response({"errorMessages": [NOT_AUTHENTICATED], "errors": {}}, 401)
@@ -234,6 +231,11 @@ class JiraApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         response = self.dispatch(Request(environ))
         return response(environ, start_response)
+
+
+def _no_resource(request: Request) -> Response:
+    """Jira's 404 for a path it does not serve."""
+    return json_response({"errorMessages": [f"null for uri: {request.url}"], "errors": {}}, 404)
 
 
 _ISSUE_PATH = re.compile(r"^/rest/api/[^/]+/issue/([^/]+)")

@@ -31,7 +31,7 @@ from werkzeug.exceptions import NotFound as NoRoute
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from okrsync.sandbox.faults import FaultMiddleware, Faults, RequestLog
+from okrsync.sandbox.faults import WRITE_METHODS, FaultMiddleware, Faults, RequestLog
 from okrsync.sandbox.teambition.protocol import (
     ApiError,
     envelope,
@@ -123,7 +123,7 @@ class TeambitionApp:
 
 def write_target(method: str, path: str) -> str | None:
     """The task a write touches, for the fault layer's per-target write limit."""
-    if method not in ("POST", "PUT", "PATCH", "DELETE"):
+    if method not in WRITE_METHODS:
         return None
     match = _TASK_WRITE.match(path)
     return f"task:{match.group(1)}" if match else path
