@@ -256,15 +256,20 @@ def _aggregate(measure: MetricMeasure | MaintainMeasure, items: Sequence[WorkIte
     )
 
 
+def _linear(value: float, start: float, target: float) -> tuple[float | None, str | None]:
+    """How far ``value`` has moved from ``start`` to ``target``, or why that is unknown."""
+    # Works both ways: start 20, target 5 (fewer is better) gives a negative denominator.
+    progress = (value - start) / (target - start)
+    if not math.isfinite(progress):  # start and target a hair apart
+        return None, "start and target are too close to compute progress"
+    return progress, None
+
+
 def _metric(measure: MetricMeasure, items: Sequence[WorkItem]) -> Outcome:
     base = _aggregate(measure, items)
-    progress = None
-    no_value = base.no_value
+    progress, no_value = None, base.no_value
     if base.value is not None:
-        # Works both ways: start 20, target 5 (fewer is better) gives a negative denominator.
-        progress = (base.value - measure.start) / (measure.target - measure.start)
-        if not math.isfinite(progress):  # start and target a hair apart
-            progress, no_value = None, "start and target are too close to compute progress"
+        progress, no_value = _linear(base.value, measure.start, measure.target)
     return replace(
         base, progress=progress, start=measure.start, target=measure.target, no_value=no_value
     )
@@ -300,10 +305,7 @@ def _credit_note(done: bool) -> str:
 
 
 def _manual(measure: ManualMeasure) -> Outcome:
-    progress: float | None = (measure.value - measure.start) / (measure.target - measure.start)
-    no_value = None
-    if progress is not None and not math.isfinite(progress):
-        progress, no_value = None, "start and target are too close to compute progress"
+    progress, no_value = _linear(measure.value, measure.start, measure.target)
     return Outcome(
         progress,
         value=measure.value,

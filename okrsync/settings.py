@@ -49,11 +49,11 @@ from sqlalchemy.exc import ArgumentError
 from connectors.jira import JiraConnection
 from connectors.retry import RetrySettings
 from connectors.teambition import TeambitionConnection
+from okrsync.logs import MASK
 from okrsync.schedule import parse_schedule
 from okrsync.settings_problems import SourceData, describe, unknown_variables
 
 SECRET_KEYS = ("api_token", "pat", "app_secret")
-MASK = "**********"
 _config_file: ContextVar[Path | None] = ContextVar("okrsync_config_file", default=None)
 # Problems found while reading secret files, as (location, message); one list per load.
 _file_problems: ContextVar[list[tuple[tuple[str, ...], str]]] = ContextVar("okrsync_file_problems")
@@ -323,8 +323,6 @@ def masked(settings: Settings) -> dict[str, Any]:
     for tracker, key in (("jira", "url"), ("teambition", "base_url")):
         for conn in data[tracker].values():
             conn[key] = _hide_password(conn[key])
-    for tracker in ("jira", "teambition"):
-        for conn in data[tracker].values():
             for secret in SECRET_KEYS:
                 # An empty secret must not look like a shown value either.
                 if secret in conn and conn[secret] is not None:

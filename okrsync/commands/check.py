@@ -9,19 +9,12 @@ import click
 
 from connectors.base import PreflightReport
 from mappings.loader import load_mappings
-from mappings.schema import (
-    JiraEpicsScope,
-    JiraIssueTarget,
-    KeyResult,
-    Scope,
-    TeambitionTaskTarget,
-    WriteTarget,
-    scope_source,
-)
+from mappings.schema import Scope, scope_source
 from mappings.tree import OkrTree
 from okrsync.commands.common import AppContext, mappings_option, pass_app
-from okrsync.connections import build_connectors, connection_for
+from okrsync.connections import build_connectors
 from okrsync.settings import Settings, SettingsError
+from okrsync.writeback import Connections, resolve_targets
 
 
 @click.command("check")
@@ -86,20 +79,21 @@ def _users_of(tree: OkrTree, scope: Scope) -> list[str]:
 def preflight(tree: OkrTree, settings: Settings) -> list[PreflightReport]:
     """Group scopes and write fields by connection and ask each connector to check them."""
     connectors = build_connectors(settings)
+    connections = Connections(connectors)
     scopes: dict[tuple[str, str], list[Scope]] = defaultdict(list)
     fields: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     try:
         for scope in tree.scopes():
-            conn = connection_for(connectors, scope_source(scope), scope.connection)
+            _, conn = connections.resolve(scope_source(scope), scope.connection)
             scopes[(conn.source, conn.name)].append(scope)
-        for kr_id, node in tree.key_results.items():
-            for target, names, _fmt, connection in tree.effective_write(kr_id):
-                source = "teambition" if isinstance(target, TeambitionTaskTarget) else "jira"
-                conn = connection_for(connectors, source, connection)
-                wanted = [name for name in names.model_dump().values() if name]
-                for issue in _target_keys(target, node.kr):
-                    bucket = fields[(conn.source, conn.name)][issue]
-                    bucket.extend(name for name in wanted if name not in bucket)
+        # The targets a sync would write, resolved the same way (an epics target without a
+        # connection writes through each epics scope's own).
+        for kr_id in tree.key_results:
+            for spec in resolve_targets(tree, kr_id, connections):
+                wanted = [name for name in spec.fields.model_dump().values() if name]
+                conn = connections.get(spec.connection)
+                bucket = fields[(conn.source, conn.name)][spec.target]
+                bucket.extend(name for name in wanted if name not in bucket)
         reports = []
         for key, connector in connectors.items():
             if key in scopes or key in fields:
@@ -111,11 +105,3 @@ def preflight(tree: OkrTree, settings: Settings) -> list[PreflightReport]:
     finally:
         for connector in connectors.values():
             connector.close()
-
-
-def _target_keys(target: WriteTarget, kr: KeyResult) -> list[str]:
-    if isinstance(target, JiraIssueTarget):
-        return [target.key]
-    if isinstance(target, TeambitionTaskTarget):
-        return [target.task]
-    return [epic for scope in kr.scope if isinstance(scope, JiraEpicsScope) for epic in scope.epics]

@@ -28,22 +28,23 @@ class AppContext:
     verbose: bool = False
     log_level: str | None = None
     _settings: Settings | None = field(default=None, repr=False)
+    _redactor: RedactSecrets | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
         """Load (once) and return the effective settings; sets up logging with them."""
         if self._settings is None:
-            self._settings = load_settings(self.config)
-            level = "debug" if self.verbose else (self.log_level or self._settings.log_level)
-            setup_logging(level, self._settings.log_format, secret_values(self._settings))
+            settings = load_settings(self.config)
+            secrets = secret_values(settings)
+            level = "debug" if self.verbose else (self.log_level or settings.log_level)
+            setup_logging(level, settings.log_format, secrets)
+            self._settings, self._redactor = settings, RedactSecrets(secrets)
             for warning in unknown_environment():
                 log.warning("%s", warning)
         return self._settings
 
     def redact(self, text: str) -> str:
         """``text`` with every configured secret masked (once settings are loaded)."""
-        if self._settings is None:
-            return text
-        return RedactSecrets(secret_values(self._settings)).redact(text)
+        return text if self._redactor is None else self._redactor.redact(text)
 
 
 def secret_values(settings: Settings) -> list[str]:

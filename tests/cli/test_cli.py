@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from okrsync.cli import main
+from okrsync.sandbox.server import start_sandbox
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "mappings" / "examples"
@@ -136,6 +137,47 @@ def test_check_reports_an_unreachable_tracker_in_one_line(monkeypatch: pytest.Mo
     assert result.exit_code == 1
     assert "cannot reach Jira at http://127.0.0.1:1" in result.stdout
     assert CANARY not in result.output
+    no_traceback(result)
+
+
+EPICS_TARGET = """
+version: 1
+defaults:
+  write:
+    fields: {progress: OKR Progress}
+objectives:
+  - id: pay
+    title: Payments
+    period: 2026-Q4
+    key_results:
+      - id: checkout
+        title: Ship checkout v2
+        scope: {kind: jira_epics, epics: [PAY-1], connection: dc}
+        measure: {kind: count}
+        write: [{kind: jira_epics}]
+"""
+
+
+def test_check_online_checks_an_epics_target_on_its_scopes_connection(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Two Jira sites and an epics target naming none: a sync writes each epic through the
+    # connection of the scope that names it, so that is where check must look.
+    mapping = tmp_path / "okrs.yaml"
+    mapping.write_text(EPICS_TARGET, encoding="utf-8")
+    with start_sandbox(seed="demo", jira=("cloud", "datacenter"), teambition=False) as sb:
+        cloud, dc = sb.jira["cloud"], sb.jira["datacenter"]
+        monkeypatch.setenv("OKRSYNC_JIRA__CLOUD__URL", cloud.url)
+        monkeypatch.setenv("OKRSYNC_JIRA__CLOUD__EMAIL", "demo@okrsync.example")
+        monkeypatch.setenv("OKRSYNC_JIRA__CLOUD__API_TOKEN", "demo-token")
+        monkeypatch.setenv("OKRSYNC_JIRA__DC__URL", dc.url)
+        monkeypatch.setenv("OKRSYNC_JIRA__DC__PAT", "demo-pat")
+        result = run("check", "--mappings", str(mapping))
+        assert cloud.log.entries() == []
+    assert result.exit_code == 1, result.output
+    assert "jira:dc: 1 problem(s)" in result.stdout
+    assert "  PAY-1: field 'OKR Progress' cannot be set on PAY-1" in result.stdout
+    assert "jira:cloud" not in result.stdout
     no_traceback(result)
 
 
