@@ -18,7 +18,7 @@ from mappings.results import KrResult
 from mappings.schema import Thresholds
 from mappings.tree import OkrTree
 from okrsync.planner import STATUS_OPTIONS, TargetSpec
-from okrsync.report import CheckinReport, CycleReport, KrReport, SourceReport
+from okrsync.report import CheckinReport, CycleReport, KrReport
 from okrsync.state.store import StateStore
 from okrsync.writeback import Connections
 
@@ -178,9 +178,7 @@ def post_checkins(
                 connections.get(home.connection).add_comment(home.target, text)
             except ConnectorError as exc:
                 error = exc.message
-                report.sources.setdefault(home.connection, SourceReport(home.connection)).fail(
-                    exc.message
-                )
+                report.source(home.connection).fail(exc.message)
             else:
                 # Remembered at once, not with the run: a comment must never repeat.
                 store.set_checkin(kr_id, kr.result.status, at=report.started_at)

@@ -67,7 +67,6 @@ from okrsync.report import (
     ConflictReport,
     CycleReport,
     KrReport,
-    SourceReport,
     WriteReport,
 )
 from okrsync.settings import SyncSettings
@@ -230,14 +229,11 @@ class _Cycle:
         for key, connector in self.connections.connectors.items():
             sent = connector.requests_sent - sent_before[key]
             if sent:
-                self._source(f"{key[0]}:{key[1]}").requests = sent
-
-    def _source(self, name: str) -> SourceReport:
-        return self.report.sources.setdefault(name, SourceReport(name))
+                self.report.source(f"{key[0]}:{key[1]}").requests = sent
 
     def _count_reads(self, reads: dict[str, ScopeRead]) -> None:
         for read in reads.values():
-            source = self._source(read.job.connection)
+            source = self.report.source(read.job.connection)
             source.scopes += 1
             if read.items is None and read.scope_error:
                 # Only this scope's key results go stale; the rest of the connection is
@@ -262,7 +258,7 @@ class _Cycle:
         tree, now = self.tree, self.now
         self.specs = {k: resolve_targets(tree, k, self.connections) for k in active}
         self.writable = [k for k in active if _writable(self.results[k])]
-        down = {name for name, source in self.report.sources.items() if not source.up}
+        down = set(self.report.failed_sources)
         slots = [
             slot
             for k in self.writable
@@ -271,15 +267,15 @@ class _Cycle:
             if spec.connection not in down  # a failing tracker is not asked again
         ]
         for slot in slots:
-            self._source(slot.connection)
+            self.report.source(slot.connection)
         current = read_current(slots, self.connections) if slots else None
         unreadable: set[tuple[str, str]] = set()
         values: dict[Slot, object] = {}
         if current is not None:
             for name, error in current.failed_connections.items():
-                self._source(name).fail(error)
+                self.report.source(name).fail(error)
             unreadable, values = set(current.failed_targets), current.values
-        down = {name for name, source in self.report.sources.items() if not source.up}
+        down = set(self.report.failed_sources)
         self.readable = {
             k: [
                 spec
@@ -393,7 +389,7 @@ class _Cycle:
             record_writes(self.store, self.report, entries)
         for entry in entries:
             if entry.error:
-                self._source(entry.connection).fail(entry.error)
+                self.report.source(entry.connection).fail(entry.error)
             if not dry:
                 self.hooks.wrote(entry)
 

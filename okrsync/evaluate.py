@@ -315,22 +315,16 @@ def frozen_reports(
     """The final results of KRs whose period closed, as the state store keeps them."""
     out: dict[str, KrReport] = {}
     for kr_id in kr_ids:
-        data, node = stored[kr_id], tree.key_results[kr_id]
-        fc = data.get("forecast")
-        out[kr_id] = KrReport(
+        node = tree.key_results[kr_id]
+        out[kr_id] = replace(
+            KrReport.from_stored(stored[kr_id]),
             kr_id=kr_id,
             objective_id=node.objective_id,
             title=node.kr.title,
             period=str(kr_period(tree, kr_id)),
-            result=KrResult.from_dict(data),
-            forecast=None if fc is None else Forecast.from_dict(fc),
-            scope_change=data.get("scope_change"),
-            scope_baseline=data.get("scope_baseline"),
-            scope_total=data.get("scope_total"),
+            held=None,
             frozen=True,
             final=True,
-            override=data.get("override"),
-            sources=tuple(data.get("sources", ())),
         )
     return out
 

@@ -182,13 +182,8 @@ def format_forecast(ratio: float, progress_format: str) -> float:
 
 def progress_from_field(value: object, progress_format: str) -> float | None:
     """The 0..1 progress a person typed into a progress field, or None if not a number."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    if not math.isfinite(number):
+    number = _as_number(value)
+    if number is None or not math.isfinite(number):
         return None
     return number / 100.0 if progress_format == "percent" else number
 

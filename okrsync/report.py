@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -94,6 +95,29 @@ class KrReport:
             position=self.position,
         )
         return data
+
+    @classmethod
+    def from_stored(cls, data: Mapping[str, Any]) -> KrReport:
+        """Inverse of :meth:`stored`: a KR's recorded latest result, final or not."""
+        result = KrResult.from_dict(data)
+        forecast = data.get("forecast")
+        return cls(
+            kr_id=result.kr_id,
+            objective_id=str(data.get("objective_id", "")),
+            title=str(data.get("title", result.kr_id)),
+            period=str(data.get("period", "")),
+            result=result,
+            forecast=None if forecast is None else Forecast.from_dict(forecast),
+            scope_change=data.get("scope_change"),
+            scope_baseline=data.get("scope_baseline"),
+            scope_total=data.get("scope_total"),
+            held=data.get("held"),
+            frozen=bool(data.get("final")),
+            final=bool(data.get("final")),
+            override=data.get("override"),
+            sources=tuple(data.get("sources", ())),
+            position=int(data.get("position", 0)),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON output: the result's numbers and the cycle's view of it."""
@@ -331,6 +355,10 @@ class CycleReport:
     conflicts: list[ConflictReport] = field(default_factory=list)
     checkins: list[CheckinReport] = field(default_factory=list)
     sources: dict[str, SourceReport] = field(default_factory=dict)
+
+    def source(self, name: str) -> SourceReport:
+        """How connection ``name`` fared, its entry added when first named."""
+        return self.sources.setdefault(name, SourceReport(name))
 
     @property
     def failed_sources(self) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -46,22 +46,17 @@ class Connections:
     """Connectors by display name (``jira:cloud``), resolved from mapping references."""
 
     def __init__(self, connectors: Mapping[tuple[str, str], Connector]):
-        self.connectors = connectors
+        self.connectors = dict(connectors)
 
     def resolve(self, source: str, name: str | None) -> tuple[str, Connector]:
         """``(display name, connector)`` of a scope's or target's connection."""
-        connector = connection_for(dict(self.connectors), source, name)
+        connector = connection_for(self.connectors, source, name)
         return f"{connector.source}:{connector.name}", connector
 
     def get(self, display: str) -> Connector:
         """The connector of a display name."""
         source, _, name = display.partition(":")
         return self.connectors[(source, name)]
-
-    def key_of(self, display: str) -> tuple[str, str]:
-        """The ``(source, name)`` key of a display name."""
-        source, _, name = display.partition(":")
-        return (source, name)
 
 
 def resolve_targets(tree: OkrTree, kr_id: str, connections: Connections) -> list[TargetSpec]:
@@ -103,13 +98,17 @@ def owned_slots(spec: TargetSpec) -> list[Slot]:
 
 
 def _per_connection(
-    groups: Mapping[str, list[T]], work: Callable[[str, list[T]], Any]
+    items: Iterable[T], connection_of: Callable[[T], str], work: Callable[[str, list[T]], Any]
 ) -> dict[str, Any]:
-    """Run ``work(connection, items)`` for every connection concurrently."""
+    """Group ``items`` by connection, then run ``work(connection, group)`` for every
+    connection concurrently."""
+    groups: dict[str, list[T]] = {}
+    for item in items:
+        groups.setdefault(connection_of(item), []).append(item)
     if not groups:
         return {}
     with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="writeback") as pool:
-        futures = {name: pool.submit(work, name, items) for name, items in groups.items()}
+        futures = {name: pool.submit(work, name, group) for name, group in groups.items()}
         return {name: future.result() for name, future in futures.items()}
 
 
@@ -124,9 +123,6 @@ class CurrentValues:
 
 def read_current(slots: Sequence[Slot], connections: Connections) -> CurrentValues:
     """Read every slot's current value, one batch per connection, connections concurrently."""
-    groups: dict[str, list[Slot]] = {}
-    for slot in dict.fromkeys(slots):
-        groups.setdefault(slot.connection, []).append(slot)
 
     def read(name: str, group: list[Slot]) -> dict[Slot, object] | ConnectorError:
         refs = {FieldRef(slot.target, slot.field): slot for slot in group}
@@ -139,7 +135,7 @@ def read_current(slots: Sequence[Slot], connections: Connections) -> CurrentValu
     values: dict[Slot, object] = {}
     failed: dict[str, str] = {}
     failed_targets: set[tuple[str, str]] = set()
-    for name, answer in _per_connection(groups, read).items():
+    for name, answer in _per_connection(dict.fromkeys(slots), lambda s: s.connection, read).items():
         if isinstance(answer, ConnectorError):
             failed[name] = answer.message
             continue
@@ -156,9 +152,6 @@ def apply_writes(
     writes: Sequence[PlannedWrite], connections: Connections
 ) -> dict[PlannedWrite, str | None]:
     """Send the writes, one batch per connection; the error text of each failed write."""
-    groups: dict[str, list[PlannedWrite]] = {}
-    for write in writes:
-        groups.setdefault(write.slot.connection, []).append(write)
 
     def send(name: str, group: list[PlannedWrite]) -> dict[PlannedWrite, str | None]:
         batch = {FieldWrite(w.slot.target, w.slot.field, w.after): w for w in group}
@@ -173,7 +166,7 @@ def apply_writes(
         return out
 
     outcome: dict[PlannedWrite, str | None] = {}
-    for answer in _per_connection(groups, send).values():
+    for answer in _per_connection(writes, lambda w: w.slot.connection, send).values():
         outcome.update(answer)
     return outcome
 
@@ -211,9 +204,6 @@ def apply_property_writes(
 ) -> list[tuple[PropertyWrite, str | None]]:
     """Set each issue property, concurrently within each connection's limit; each write
     with its error text (None: written), in the order given."""
-    groups: dict[str, list[PropertyWrite]] = {}
-    for write in writes:
-        groups.setdefault(write.connection, []).append(write)
 
     def send(name: str, group: list[PropertyWrite]) -> list[tuple[PropertyWrite, str | None]]:
         connector: Any = connections.get(name)
@@ -229,7 +219,7 @@ def apply_property_writes(
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="property") as pool:
             return list(pool.map(one, group))
 
-    answers = _per_connection(groups, send)
+    answers = _per_connection(writes, lambda w: w.connection, send)
     done = {w: error for answer in answers.values() for w, error in answer}
     return [(w, done[w]) for w in writes]
 

@@ -12,9 +12,7 @@ from typing import Any
 import click
 
 from connectors.base import Connector
-from mappings.forecast import Forecast
 from mappings.loader import load_mappings
-from mappings.results import KrResult
 from mappings.rollup import ObjectiveResult
 from okrsync import render
 from okrsync.commands.common import AppContext, mappings_option, pass_app
@@ -200,25 +198,7 @@ def _position(data: dict[str, Any]) -> tuple[int, str]:
 
 def stored_kr_output(data: dict[str, Any]) -> dict[str, Any]:
     """A KR's recorded latest result (``KrReport.stored()``) in the JSON output's shape."""
-    result = KrResult.from_dict(data)
-    forecast = data.get("forecast")
-    report = KrReport(
-        kr_id=result.kr_id,
-        objective_id=str(data.get("objective_id", "")),
-        title=str(data.get("title", result.kr_id)),
-        period=str(data.get("period", "")),
-        result=result,
-        forecast=None if forecast is None else Forecast.from_dict(forecast),
-        scope_change=data.get("scope_change"),
-        scope_baseline=data.get("scope_baseline"),
-        scope_total=data.get("scope_total"),
-        held=data.get("held"),
-        frozen=bool(data.get("final")),
-        final=bool(data.get("final")),
-        override=data.get("override"),
-        sources=tuple(data.get("sources", ())),
-    )
-    return report.to_dict()
+    return KrReport.from_stored(data).to_dict()
 
 
 def stored_objective_output(data: dict[str, Any]) -> dict[str, Any]:

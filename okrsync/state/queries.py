@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Table, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,6 +19,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from okrsync.state import tables as t
 from okrsync.state.errors import redact
 from okrsync.state.records import KrSnapshot, LedgerEntry, ObjectiveSnapshot, ScopeMark
+
+_Snapshot = TypeVar("_Snapshot", KrSnapshot, ObjectiveSnapshot)
 
 # Rows per statement: keeps IN lists and multi-row inserts under SQLite's variable limit.
 _CHUNK = 500
@@ -43,6 +46,11 @@ def upsert(
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
     for start in range(0, len(rows), _CHUNK):
         conn.execute(stmt, list(rows[start : start + _CHUNK]))
+
+
+def now_or(at: datetime | None) -> datetime:
+    """``at``, or the current UTC time when it is None."""
+    return datetime.now(UTC) if at is None else at
 
 
 def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
@@ -115,7 +123,7 @@ class Queries:
         items: Mapping[str, Mapping[str, Any]],
         at: datetime | None,
     ) -> None:
-        when = datetime.now(UTC) if at is None else at
+        when = now_or(at)
         rows = [
             {
                 "scope_key": scope_key,
@@ -280,28 +288,29 @@ class Queries:
     def kr_history(self, kr_id: str, since: datetime | None = None) -> list[KrSnapshot]:
         """A KR's snapshots, oldest first, from ``since`` (inclusive) when given."""
         table = t.kr_snapshots
-        query = select(table).where(table.c.kr_id == kr_id)
-        if since is not None:
-            query = query.where(table.c.at >= since)
-        query = query.order_by(table.c.at, table.c.id)
-        with self._conn() as conn:
-            rows = conn.execute(query)
-            fields = KrSnapshot.__dataclass_fields__
-            return [KrSnapshot(**{k: row._mapping[k] for k in fields}) for row in rows]
+        return self._history(table, table.c.kr_id == kr_id, since, KrSnapshot)
 
     def objective_history(
         self, objective_id: str, since: datetime | None = None
     ) -> list[ObjectiveSnapshot]:
         """An objective's snapshots, oldest first, from ``since`` (inclusive) when given."""
         table = t.objective_snapshots
-        query = select(table).where(table.c.objective_id == objective_id)
+        return self._history(table, table.c.objective_id == objective_id, since, ObjectiveSnapshot)
+
+    def _history(
+        self,
+        table: Table,
+        which: ColumnElement[bool],
+        since: datetime | None,
+        record: type[_Snapshot],
+    ) -> list[_Snapshot]:
+        query = select(table).where(which)
         if since is not None:
             query = query.where(table.c.at >= since)
         query = query.order_by(table.c.at, table.c.id)
+        names = [f.name for f in fields(record)]
         with self._conn() as conn:
-            rows = conn.execute(query)
-            fields = ObjectiveSnapshot.__dataclass_fields__
-            return [ObjectiveSnapshot(**{k: row._mapping[k] for k in fields}) for row in rows]
+            return [record(**{k: row._mapping[k] for k in names}) for row in conn.execute(query)]
 
     # -- write ledger -----------------------------------------------------------------
 
@@ -325,7 +334,7 @@ class Queries:
             raise ValueError(f"ledger kind {kind!r} is not one of {', '.join(t.LEDGER_KINDS)}")
         values = {
             "run_id": run_id,
-            "at": datetime.now(UTC) if at is None else at,
+            "at": now_or(at),
             "connection": connection,
             "target": target,
             "field": field,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
@@ -19,14 +19,10 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 from okrsync.state import engine as _engine
 from okrsync.state import tables as t
 from okrsync.state.errors import StateError, mask_url, redact
-from okrsync.state.queries import Queries, upsert
+from okrsync.state.queries import Queries, now_or, upsert
 from okrsync.state.records import Checkin, Run, SourceHealth
 
 DEFAULT_URL = "sqlite:///okrsync.db"
-
-
-def _now(at: datetime | None) -> datetime:
-    return datetime.now(UTC) if at is None else at
 
 
 class StateStore(Queries):
@@ -139,7 +135,7 @@ class StateStore(Queries):
         """Record the start of a cycle (``full`` or ``incremental``); return its id."""
         if mode not in t.MODES:
             raise ValueError(f"run mode {mode!r} is not one of {', '.join(t.MODES)}")
-        values = {"started_at": _now(at), "mode": mode}
+        values = {"started_at": now_or(at), "mode": mode}
         with self._conn(write=True) as conn:
             result = conn.execute(t.runs.insert().values(values).returning(t.runs.c.id))
             return int(result.scalar_one())
@@ -168,7 +164,7 @@ class StateStore(Queries):
         if mode is not None and mode not in t.MODES:
             raise ValueError(f"run mode {mode!r} is not one of {', '.join(t.MODES)}")
         values = {
-            "finished_at": _now(at),
+            "finished_at": now_or(at),
             "outcome": outcome,
             "request_count": request_count,
             "write_count": write_count,
@@ -203,7 +199,7 @@ class StateStore(Queries):
 
         A success resets the failure count; the last error text stays for reference.
         """
-        when = _now(at)
+        when = now_or(at)
         health = t.source_health
         row: dict[str, Any] = {"connection": connection, "up": up}
         extra: dict[str, Any] = {}
@@ -238,6 +234,6 @@ class StateStore(Queries):
 
     def set_checkin(self, kr_id: str, status: str, at: datetime | None = None) -> None:
         """Remember that ``status`` of ``kr_id`` has been commented on."""
-        row = {"kr_id": kr_id, "last_status_commented": status, "at": _now(at)}
+        row = {"kr_id": kr_id, "last_status_commented": status, "at": now_or(at)}
         with self._conn(write=True) as conn:
             upsert(conn, t.checkins, [row], ["kr_id"])
