@@ -257,15 +257,12 @@ class JiraConnector:
 
     def _check_target(self, target: str, names: Sequence[str]) -> list[Problem]:
         try:
-            meta = self.client.call(
-                lambda: self.client.jira.editmeta(target),
-                ctx=Context("edit screen read", issue=target),
-            )
+            meta = self.client.editmeta(target)
         except ConnectorError as exc:
             # A 404's message already says what to check.
             fix = "" if exc.status == 404 else "check the issue key in the mapping"
             return [Problem(target, exc.message, fix)]
-        editable: Mapping[str, Any] = (meta or {}).get("fields", {})
+        editable: Mapping[str, Any] = meta.get("fields", {})
         catalog = self.client.catalog()
         project = target.rsplit("-", 1)[0]
         problems = []

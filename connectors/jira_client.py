@@ -105,16 +105,9 @@ class JiraClient:
         """Run one library call under the retry policy; map failures to ConnectorError."""
         context = ctx or Context()
         try:
-            return self.retry.call(
-                partial(self._in_slot, fn),
-                idempotent=idempotent,
-                describe=f"jira {context.what}",
-                host=self.url,
-            )
+            return self.raw_call(fn, idempotent=idempotent, what=context.what)
         except Exception as exc:
-            raise to_connector_error(
-                exc, connection=self.name, url=self.url, ctx=context, idempotent=idempotent
-            ) from exc
+            raise self.map_error(exc, context, idempotent=idempotent) from exc
 
     def raw_call(self, fn: Callable[[], T], *, idempotent: bool = True, what: str = "") -> T:
         """Like ``call`` but lets the client's own exception through (for callers that
@@ -131,9 +124,13 @@ class JiraClient:
         with self._slots:
             return fn()
 
-    def map_error(self, exc: BaseException, ctx: Context) -> ConnectorError:
+    def map_error(
+        self, exc: BaseException, ctx: Context, *, idempotent: bool = True
+    ) -> ConnectorError:
         """``to_connector_error`` for this connection."""
-        return to_connector_error(exc, connection=self.name, url=self.url, ctx=ctx)
+        return to_connector_error(
+            exc, connection=self.name, url=self.url, ctx=ctx, idempotent=idempotent
+        )
 
     @property
     def jira(self) -> JIRA:
@@ -327,7 +324,7 @@ class JiraClient:
         if self.flavour == "cloud":
             return int(self.call(lambda: self.jira.approximate_issue_count(jql), ctx=ctx) or 0)
         params = {"jql": jql, "maxResults": 0, "fields": "id", "validateQuery": "strict"}
-        data = self.call(lambda: self.jira._get_json("search", params=params), ctx=ctx)
+        data = self.get_json("search", ctx=ctx, params=params)
         return int(data.get("total", 0))
 
     def issue(self, key: str, field_ids: Sequence[str]) -> dict[str, Any]:
@@ -337,6 +334,13 @@ class JiraClient:
             lambda: self.jira.issue(key, fields=fields).raw,
             ctx=Context("issue read", issue=key),
         )
+
+    def editmeta(self, key: str) -> dict[str, Any]:
+        """An issue's edit screen: the fields that can be set on it (``GET .../editmeta``)."""
+        meta = self.call(
+            lambda: self.jira.editmeta(key), ctx=Context("edit screen read", issue=key)
+        )
+        return meta or {}
 
     # ----------------------------------------------------------------- session calls
 

@@ -207,12 +207,11 @@ class Fetcher:
 
         raws = self.search_chunks(build, wanted, ids)
         epic_ids = self.resolve(set(wanted), raws)
-        current = {
-            raw["key"]: str(raw["id"]) for raw in raws if str(raw["id"]) in epic_ids.values()
-        }
+        epic_id_set = set(epic_ids.values())
+        current = {raw["key"]: str(raw["id"]) for raw in raws if str(raw["id"]) in epic_id_set}
         children: dict[str, list[Raw]] = {}
         for raw in raws:
-            if str(raw["id"]) in epic_ids.values():
+            if str(raw["id"]) in epic_id_set:
                 continue
             parent = (raw.get("fields") or {}).get("parent")
             epic_id: str | None
@@ -241,7 +240,7 @@ class Fetcher:
             items = [
                 i
                 for i in items
-                if i.id not in epic_ids.values() and (scope.include_subtasks or not i.is_subtask)
+                if i.id not in epic_id_set and (scope.include_subtasks or not i.is_subtask)
             ]
             # Read in full (no narrowing), the length is the total. Narrowed, the total is
             # left to the caller, who counts many epic scopes in one request

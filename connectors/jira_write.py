@@ -194,10 +194,7 @@ def _refused_fields(
     if not named:
         return None
     try:
-        meta = client.call(
-            lambda: client.jira.editmeta(target), ctx=Context("edit screen read", issue=target)
-        )
-        editable: set[str] | None = set((meta or {}).get("fields", {}))
+        editable: set[str] | None = set(client.editmeta(target).get("fields", {}))
     except ConnectorError:  # the edit screen is only used to word the message
         editable = None
     out: dict[str, ConnectorError] = {}

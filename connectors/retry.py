@@ -172,17 +172,6 @@ class RetryPolicy:
         self._rng = rng or random.Random()
         self.gate = HostGate(clock)
 
-    def classify(
-        self, outcome: object, *, idempotent: bool = True, adapter: Adapter | None = None
-    ) -> Retryable | Fatal:
-        """``classify`` with this policy's ``max_wait`` and adapter."""
-        return classify(
-            outcome,
-            idempotent=idempotent,
-            max_wait=self.settings.max_wait,
-            adapter=adapter or self._adapter,
-        )
-
     def backoff(self, failures: int) -> float:
         """Wait after the ``failures``-th failure: exponential, jittered x0.7-1.3, capped."""
         s = self.settings

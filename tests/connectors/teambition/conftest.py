@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors.base import ConnectorError, FetchRequest, FetchResult
 from connectors.retry import RetryPolicy, RetrySettings
 from connectors.teambition import TeambitionConnection, TeambitionConnector
+from mappings.schema import TeambitionTqlScope
 from okrsync.sandbox.faults import LoggedRequest
 from okrsync.sandbox.server import Sandbox, SandboxServer, start_sandbox
 from okrsync.sandbox.teambition.demo import demo_section
@@ -92,6 +94,24 @@ def settings_for(url: str, **overrides: Any) -> TeambitionConnection:
     }
     values.update(overrides)
     return TeambitionConnection(**values)
+
+
+def fetch_scripted(
+    answer: Callable[[httpx.Request], httpx.Response],
+) -> FetchResult | ConnectorError:
+    """Fetch the whole of project ``p`` from a scripted server: ``answer`` serves every
+    request (a connector of default settings over ``httpx.MockTransport``)."""
+    connector = TeambitionConnector(
+        "main",
+        settings_for("http://tb.invalid/api"),
+        RetryPolicy(FAST_RETRY),
+        transport=httpx.MockTransport(answer),
+    )
+    try:
+        request = FetchRequest(TeambitionTqlScope(kind="teambition_tql", project="p"))
+        return connector.fetch([request])[request]
+    finally:
+        connector.close()
 
 
 MakeConnector = Callable[..., TeambitionConnector]

@@ -16,7 +16,6 @@ from connectors.base import (
     NotFoundError,
     QueryError,
 )
-from connectors.retry import RetryPolicy
 from connectors.teambition import TeambitionConnector
 from mappings.schema import TeambitionTagsScope, TeambitionTqlScope
 from okrsync.sandbox.server import SandboxServer
@@ -28,7 +27,7 @@ from tests.connectors.teambition.conftest import (
     MakeConnector,
     Recorder,
     api_entries,
-    settings_for,
+    fetch_scripted,
 )
 
 TAG = TeambitionTagsScope(kind="teambition_tags", project=PROJECT, tags=("tb-tag-okr",))
@@ -276,17 +275,7 @@ def test_an_empty_page_ends_a_listing_even_with_a_next_token() -> None:
         body = {"code": 200, "result": tasks, "nextPageToken": f"page-{n}", "totalSize": 1}
         return httpx.Response(200, json=body)
 
-    connector = TeambitionConnector(
-        "main",
-        settings_for("http://tb.invalid/api"),
-        RetryPolicy(FAST_RETRY),
-        transport=httpx.MockTransport(answer),
-    )
-    try:
-        request = FetchRequest(TeambitionTqlScope(kind="teambition_tql", project="p"))
-        result = connector.fetch([request])[request]
-    finally:
-        connector.close()
+    result = fetch_scripted(answer)
     assert isinstance(result, FetchResult), result
     assert [i.id for i in result.items] == ["t1"]
     assert len([c for c in calls if c.url.path.endswith("/task/query")]) == 2
@@ -336,16 +325,6 @@ def test_a_task_seen_on_two_pages_counts_once_and_one_without_id_is_skipped() ->
         body = {"code": 200, "result": full, "nextPageToken": token, "totalSize": 3}
         return httpx.Response(200, json=body)
 
-    connector = TeambitionConnector(
-        "main",
-        settings_for("http://tb.invalid/api"),
-        RetryPolicy(FAST_RETRY),
-        transport=httpx.MockTransport(answer),
-    )
-    try:
-        request = FetchRequest(TeambitionTqlScope(kind="teambition_tql", project="p"))
-        result = connector.fetch([request])[request]
-    finally:
-        connector.close()
+    result = fetch_scripted(answer)
     assert isinstance(result, FetchResult), result
     assert [i.id for i in result.items] == ["t1", "t2", "t3"]

@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from connectors.base import ConnectorError, FetchRequest, FetchResult, NotFoundError
-from connectors.retry import RetryPolicy
 from connectors.teambition import TeambitionConnector
 from mappings.items import Source, StatusCategory
 from mappings.measures import select_items
@@ -24,11 +23,10 @@ from mappings.schema import (
 from okrsync.sandbox.server import SandboxServer, start_sandbox
 from okrsync.sandbox.teambition.demo import generated
 from tests.connectors.teambition.conftest import (
-    FAST_RETRY,
     PROJECT,
     MakeConnector,
     api_entries,
-    settings_for,
+    fetch_scripted,
 )
 
 PARENT = TeambitionParentScope(kind="teambition_parent", task="tb-task-onboarding")
@@ -236,15 +234,7 @@ def test_a_repeated_page_token_stops_the_listing() -> None:
         body = {"code": 200, "result": [task], "nextPageToken": "same", "totalSize": 99}
         return httpx.Response(200, json=body)
 
-    settings = settings_for("http://tb.invalid/api")
-    connector = TeambitionConnector(
-        "main", settings, RetryPolicy(FAST_RETRY), transport=httpx.MockTransport(answer)
-    )
-    try:
-        request = FetchRequest(TeambitionTqlScope(kind="teambition_tql", project="p"))
-        answer_ = connector.fetch([request])[request]
-    finally:
-        connector.close()
+    answer_ = fetch_scripted(answer)
     assert isinstance(answer_, ConnectorError)
     assert "repeated a page token" in answer_.message
     assert len([c for c in calls if c.url.path.endswith("/task/query")]) == 2
