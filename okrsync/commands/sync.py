@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.engine import make_url
 
 from connectors.base import Connector
 from mappings.loader import load_mappings
@@ -38,8 +39,18 @@ OUTPUT = click.option(
 
 
 @contextmanager
-def open_store(url: str) -> Iterator[StateStore]:
-    """The state store at ``url``; a database failure becomes a message saying what to do."""
+def open_store(url: str, *, read_only: bool = False) -> Iterator[StateStore]:
+    """The state store at ``url``; a database failure becomes a message saying what to do.
+
+    ``read_only`` commands (report, explain, history) do not create a SQLite file that is
+    not there yet: they say that nothing was recorded.
+    """
+    database = make_url(url).database if url.startswith("sqlite") else None
+    if read_only and database and database != ":memory:" and not Path(database).exists():
+        raise UserError(
+            f"no state database at {database}: nothing recorded yet",
+            ["run 'okrsync sync' first (or check the 'state_url' setting)"],
+        )
     try:
         store = StateStore.open(url)
     except StateError as exc:
@@ -148,7 +159,7 @@ def explain_command(app: AppContext, kr_id: str, output: str) -> None:
 
     Reads the last recorded result; contacts no tracker.
     """
-    with open_store(app.settings().state_url) as store:
+    with open_store(app.settings().state_url, read_only=True) as store:
         data = _latest(store, kr_id)
     if output == "json":
         click.echo(render.dumps(jsonable(data)))
@@ -163,7 +174,7 @@ def explain_command(app: AppContext, kr_id: str, output: str) -> None:
 @pass_app
 def history_command(app: AppContext, kr_id: str, limit: int, output: str) -> None:
     """Show a key result's progress over time (its latest snapshots, oldest first)."""
-    with open_store(app.settings().state_url) as store:
+    with open_store(app.settings().state_url, read_only=True) as store:
         snapshots = store.kr_history(kr_id)
     if not snapshots:
         raise UserError(
@@ -258,7 +269,7 @@ def report_data(store: StateStore) -> dict[str, Any]:
 @pass_app
 def report_command(app: AppContext, output: str) -> None:
     """Show the last recorded results without contacting any tracker."""
-    with open_store(app.settings().state_url) as store:
+    with open_store(app.settings().state_url, read_only=True) as store:
         data = report_data(store)
     if not data["key_results"] and not data["objectives"]:
         raise UserError("no results recorded yet", ["run 'okrsync sync' first"])

@@ -259,3 +259,13 @@ def test_an_unreachable_state_database_is_one_clear_error(cli: Cli) -> None:
     assert result.output.startswith("error: cannot open state database")
     assert result.output.count("\n") == 1
     assert "Traceback" not in result.output
+
+
+def test_reading_commands_before_any_sync_create_no_state_file(cli: Cli) -> None:
+    state = cli.config.parent / "state.db"
+    for command in (["report"], ["explain", "pay-checkout-v2"], ["history", "pay-checkout-v2"]):
+        result = cli(*command)
+        assert result.exit_code == 2
+        assert f"error: no state database at {state}: nothing recorded yet" in result.output
+        assert "run 'okrsync sync' first" in result.output
+    assert not state.exists()
