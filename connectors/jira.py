@@ -28,12 +28,13 @@ from connectors.base import (
     PreflightReport,
     Problem,
 )
+from connectors.field_names import near_duplicates
 from connectors.jira_bootstrap import CreatedField, ensure_fields
 from connectors.jira_client import JiraClient, run_all
 from connectors.jira_errors import Context
 from connectors.jira_fetch import Fetcher
-from connectors.jira_fields import STATUS_OPTIONS, FieldSpec, options_by_hand
-from connectors.jira_query import and_all, chunks, keys_in, split_order_by
+from connectors.jira_fields import STATUS_OPTIONS, FieldCatalog, FieldSpec, options_by_hand
+from connectors.jira_query import NOT_AN_EPIC_FIX, and_all, chunks, keys_in, split_order_by
 from connectors.jira_write import read_fields, write_fields
 from connectors.retry import RetryPolicy
 from mappings.schema import JiraEpicsScope, JiraIssuesScope, JqlScope, Scope
@@ -78,6 +79,26 @@ def _describe(scope: object) -> str:
     if isinstance(scope, JiraIssuesScope):
         return f"issues scope {', '.join(scope.issues)}"
     return f"{getattr(scope, 'kind', 'unknown')} scope"
+
+
+def _missing_field(catalog: FieldCatalog, name: str, here: str) -> Problem:
+    """A mapped field the site lacks: a typo gets the close name, not a field creation
+    (``fields bootstrap`` refuses to create a near-duplicate of an existing field)."""
+    meant = catalog.close_to(name)
+    if meant is None:
+        return Problem(
+            f"field '{name}'",
+            f"field '{name}' does not exist on Jira {here}",
+            f"create field '{name}' (okrsync fields bootstrap)",
+        )
+    similar = bool(near_duplicates(name, [meant]))
+    create = "okrsync fields bootstrap --allow-similar" if similar else "okrsync fields bootstrap"
+    return Problem(
+        f"field '{name}'",
+        f"field '{name}' does not exist on Jira {here} (did you mean '{meant}'?)",
+        f"write '{meant}' in the mapping's write fields; only if '{name}' is meant to be "
+        f"another field, create it ({create})",
+    )
 
 
 def _user_jql(scope: object) -> str | None:
@@ -200,10 +221,11 @@ class JiraConnector:
         )
 
     def ensure_fields(
-        self, specs: Sequence[FieldSpec], *, dry_run: bool = False
+        self, specs: Sequence[FieldSpec], *, dry_run: bool = False, allow_similar: bool = False
     ) -> list[CreatedField]:
-        """Create the missing okrsync custom fields (needs Jira admin rights)."""
-        return ensure_fields(self.client, specs, dry_run=dry_run)
+        """Create the missing okrsync custom fields (needs Jira admin rights); a name that
+        nearly repeats an existing field's is refused unless ``allow_similar``."""
+        return ensure_fields(self.client, specs, dry_run=dry_run, allow_similar=allow_similar)
 
     # ----------------------------------------------------------------- preflight
 
@@ -227,13 +249,7 @@ class JiraConnector:
         for name in names:
             found = catalog.candidates(name)
             if not found:
-                report.problems.append(
-                    Problem(
-                        f"field '{name}'",
-                        f"field '{name}' does not exist on Jira {here}",
-                        f"create field '{name}' (okrsync fields bootstrap)",
-                    )
-                )
+                report.problems.append(_missing_field(catalog, name, here))
             elif len(found) > 1:
                 ids = ", ".join(f.id for f in found)
                 report.problems.append(
@@ -248,11 +264,15 @@ class JiraConnector:
             jobs[("edit", target)] = partial(self._check_target, target, fields[target])
         for scope in scopes:
             jobs[("scope", scope)] = partial(self._check_scope, scope)
-        for result in run_all(self.settings.concurrency, jobs).values():
+        results = run_all(self.settings.concurrency, jobs)
+        for result in results.values():
             if isinstance(result, ConnectorError):  # not expected: checks return problems
                 report.problems.append(Problem(here, result.message))
             else:
                 report.problems.extend(result)
+        # Only scopes whose query ran: their keys exist, so one search can hold them all.
+        readable = [s for s in scopes if results.get(("scope", s)) == []]
+        report.problems.extend(self._check_epics(readable))
         return report
 
     def _check_target(self, target: str, names: Sequence[str]) -> list[Problem]:
@@ -296,6 +316,29 @@ class JiraConnector:
                         )
                     )
         return problems
+
+    def _check_epics(self, scopes: Sequence[Scope]) -> list[Problem]:
+        """Every key of an epics scope names an epic: a story's "children" are its
+        sub-tasks (Cloud) or nothing (Data Center), which would measure the wrong work."""
+        epic_scopes = [s for s in scopes if isinstance(s, JiraEpicsScope)]
+        keys = list(dict.fromkeys(key for s in epic_scopes for key in s.epics))
+        if not keys:
+            return []
+        try:
+            refused = Fetcher(self.client, ()).not_epics(keys)
+        except ConnectorError as exc:
+            return [
+                Problem(
+                    f"connection '{self.name}'",
+                    f"could not check that epics scopes name epics: {exc.message}",
+                )
+            ]
+        return [
+            Problem(_describe(scope), refused[key], NOT_AN_EPIC_FIX, scope=scope)
+            for scope in epic_scopes
+            for key in scope.epics
+            if key in refused
+        ]
 
     def _check_scope(self, scope: Scope) -> list[Problem]:
         try:

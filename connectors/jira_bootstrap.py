@@ -5,7 +5,8 @@ On Cloud it also gives each select field (okrsync's "OKR Status") the options ok
 writes, in every context of the field: for a new field, and for one that exists without
 some of them (say, an earlier run created the field and then failed to add its options,
 or someone disabled an option). Data Center has no REST endpoint for select options, so
-there the result says how to add them by hand.
+there the result says how to add them by hand. A name that nearly repeats an existing
+field's (a typo in the mapping) is not created unless asked.
 """
 
 from __future__ import annotations
@@ -15,13 +16,20 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from connectors.base import AuthError, ConnectorError
+from connectors.field_names import near_duplicates
 from connectors.jira_client import JiraClient
 from connectors.jira_errors import Context
-from connectors.jira_fields import CREATE_TYPES, FieldInfo, FieldSpec, options_by_hand
+from connectors.jira_fields import (
+    CREATE_TYPES,
+    FieldCatalog,
+    FieldInfo,
+    FieldSpec,
+    options_by_hand,
+)
 
 # Pages of contexts or options read at most (50 contexts, 100 options per page).
 MAX_PAGES = 100
-FieldAction = Literal["create", "add options", "wrong type"]
+FieldAction = Literal["create", "add options", "wrong type", "similar"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +37,10 @@ class CreatedField:
     """What ``ensure_fields`` did (or, on a dry run, would do) for one field.
 
     ``action`` is ``create`` (``id`` is None on a dry run), ``add options`` (the field
-    existed without some of its options; ``note`` names them) or ``wrong type`` (a field
-    of that name holds another kind of value; nothing was changed). ``note`` is for a
-    person.
+    existed without some of its options; ``note`` names them), ``wrong type`` (a field
+    of that name holds another kind of value; nothing was changed) or ``similar`` (not
+    created: an existing field's name is nearly the same; ``note`` names it). ``note`` is
+    for a person.
     """
 
     spec: FieldSpec
@@ -41,25 +50,55 @@ class CreatedField:
 
 
 def ensure_fields(
-    client: JiraClient, specs: Sequence[FieldSpec], *, dry_run: bool = False
+    client: JiraClient,
+    specs: Sequence[FieldSpec],
+    *,
+    dry_run: bool = False,
+    allow_similar: bool = False,
 ) -> list[CreatedField]:
     """Create the fields of ``specs`` that do not exist yet (needs Jira admin rights) and,
-    on Cloud, complete the options of the select fields that do."""
+    on Cloud, complete the options of the select fields that do.
+
+    A missing field whose name differs from an existing field's only in case, spacing or
+    a letter or two is most likely a typo in the mapping: it is not created (action
+    ``similar``, ``note`` naming the existing field) unless ``allow_similar``.
+    """
     client.refresh()
     catalog = client.catalog()
+    existing = [f.name for f in catalog.fields]
     missing = [s for s in specs if not catalog.candidates(s.name)]
+    similar = {s.name: near_duplicates(s.name, existing) for s in missing}
+    if not allow_similar:
+        missing = [s for s in missing if not similar[s.name]]
     done: list[CreatedField] = []
     for spec in specs:
         found = catalog.candidates(spec.name)
-        if not found:
+        if not found and similar[spec.name] and not allow_similar:
+            done.append(_refuse_similar(catalog, spec, similar[spec.name]))
+        elif not found:
             done.append(_create(client, spec, missing, dry_run))
         elif len(found) == 1:
             checked = _check_existing(client, spec, found[0], dry_run)
             if checked is not None:
                 done.append(checked)
-    if any(c.action != "wrong type" for c in done) and not dry_run:
+    if any(c.action in ("create", "add options") for c in done) and not dry_run:
         client.refresh()
     return done
+
+
+def _refuse_similar(catalog: FieldCatalog, spec: FieldSpec, similar: Sequence[str]) -> CreatedField:
+    """A field left uncreated because existing fields' names are nearly the same."""
+    named = ", ".join(
+        f"'{name}' ({', '.join(f.id for f in catalog.candidates(name))})" for name in similar
+    )
+    return CreatedField(
+        spec,
+        None,
+        f"the site already has {named}, nearly the same name; write that "
+        "name in the mapping's write fields, or rerun with --allow-similar if "
+        f"'{spec.name}' is meant to be another field",
+        "similar",
+    )
 
 
 def _create(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from connectors.base import ConnectorError, FieldNotEditableError, NotFoundError
+from connectors.field_names import close_names
 
 FieldKind = Literal["number", "text", "select", "datetime", "other"]
 CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
@@ -79,6 +80,20 @@ class FieldCatalog:
         found = self.candidates(name)
         return found[0] if len(found) == 1 else None
 
+    def close_to(self, name: str) -> str | None:
+        """The existing field name ``name`` most likely meant to say, if one is close."""
+        close = close_names(name, (f.name for f in self.fields))
+        return close[0] if close else None
+
+    def missing_message(self, name: str) -> str:
+        """Why ``name`` cannot be used and what to do: the close name when there is one
+        (a typo must not lead to creating a second field), else how to create it."""
+        here = f"field '{name}' does not exist on Jira connection '{self.connection}'"
+        meant = self.close_to(name)
+        if meant is not None:
+            return f"{here} (did you mean '{meant}'?): fix the name in the mapping"
+        return f"{here} (create it: okrsync fields bootstrap)"
+
     def find(self, name: str) -> FieldInfo:
         """The field of that name; ``NotFoundError`` when missing, ``ConnectorError`` when
         several fields share it."""
@@ -86,10 +101,7 @@ class FieldCatalog:
         if len(found) == 1:
             return found[0]
         if not found:
-            raise NotFoundError(
-                f"field '{name}' does not exist on Jira connection '{self.connection}' "
-                f"(create it: okrsync fields bootstrap)"
-            )
+            raise NotFoundError(self.missing_message(name))
         ids = ", ".join(f.id for f in found)
         raise ConnectorError(
             f"field name '{name}' is ambiguous on Jira connection '{self.connection}' "

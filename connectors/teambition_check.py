@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from connectors.base import AuthError, ConnectorError, PreflightReport, Problem, QueryError
+from connectors.field_names import close_names
 from connectors.teambition_read import Lookups, count_scope
 from connectors.teambition_tasks import (
     PROJECT_QUERY,
@@ -73,7 +74,8 @@ def _check_scope(
             )
         ]
     try:
-        report.info[where] = f"{count_scope(lookups, scope)} tasks"
+        count = count_scope(lookups, scope)
+        report.info[where] = f"{count} tasks"
     except QueryError as exc:
         return [Problem(where, exc.message, "fix the TQL in the mapping", scope=scope)]
     except ConnectorError as exc:
@@ -85,6 +87,18 @@ def _check_scope(
         return [Problem(where, exc.message, fix, scope=scope)]
     if isinstance(scope, TeambitionTagsScope | TeambitionSprintScope):
         return _check_ids(lookups, scope, report)
+    if isinstance(scope, TeambitionParentScope) and count == 0:
+        # A task named by mistake (a sub-task, the KR's home task) would measure nothing.
+        return [
+            Problem(
+                where,
+                f"task '{scope.task}' has no sub-tasks: a teambition_parent scope counts "
+                "a task's sub-tasks",
+                "name the parent task whose sub-tasks the key result tracks, or add "
+                f"sub-tasks to task '{scope.task}'",
+                scope=scope,
+            )
+        ]
     return []
 
 
@@ -125,6 +139,21 @@ def _check_ids(
     ]
 
 
+def _missing_field(name: str, project: str, known: Sequence[str], where: str) -> Problem:
+    """A mapped custom field the project lacks; a typo gets the close name, not advice to
+    add a second, nearly same-named field."""
+    message = f"Teambition project {project} has no custom field '{name}'"
+    close = close_names(name, known)
+    if not close:
+        return Problem(where, message, f"add custom field '{name}' to project {project}")
+    return Problem(
+        where,
+        f"{message} (did you mean '{close[0]}'?)",
+        f"write '{close[0]}' in the mapping's write fields; only if '{name}' is meant to be "
+        f"another field, add custom field '{name}' to project {project}",
+    )
+
+
 def _check_target(lookups: Lookups, target: str, names: Sequence[str]) -> list[Problem]:
     where = f"task '{target}'"
     try:
@@ -150,13 +179,7 @@ def _check_target(lookups: Lookups, target: str, names: Sequence[str]) -> list[P
     for name in dict.fromkeys(names):
         field = find_field(defs, name)
         if field is None:
-            problems.append(
-                Problem(
-                    where,
-                    f"Teambition project {project} has no custom field '{name}'",
-                    f"add custom field '{name}' to project {project}",
-                )
-            )
+            problems.append(_missing_field(name, project, [d.name for d in defs], where))
             continue
         if field.type not in WRITABLE_TYPES:
             problems.append(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from connectors.base import ConnectorError, NotFoundError
+from connectors.field_names import did_you_mean
 from connectors.teambition_http import TeambitionHttp
 from connectors.teambition_tasks import (
     CUSTOMFIELD_SEARCH,
@@ -105,12 +106,18 @@ class Lookups:
 
     def field(self, project_id: str, name: str) -> FieldDef:
         """The custom field ``name`` of a project; NotFoundError naming the fix."""
-        found = find_field(self.fields(project_id), name)
+        defs = self.fields(project_id)
+        found = find_field(defs, name)
         if found is None:
             project = self.project_name(project_id)
+            meant = did_you_mean(name, [d.name for d in defs])
+            fix = (
+                "fix the name in the mapping"
+                if meant
+                else f"add custom field '{name}' to project {project}"
+            )
             raise NotFoundError(
-                f"Teambition project {project} has no custom field '{name}': "
-                f"add custom field '{name}' to project {project}"
+                f"Teambition project {project} has no custom field '{name}'{meant}: {fix}"
             )
         return found
 

@@ -40,16 +40,29 @@ def _mapped_names(path: Path, connection: str, only_one: bool) -> list[tuple[str
 @fields_group.command("bootstrap")
 @click.option("--connection", "connection_name", help="Jira connection (default: every one).")
 @click.option("--dry-run", is_flag=True, help="Only list what would be created or completed.")
+@click.option(
+    "--allow-similar",
+    is_flag=True,
+    help="Create a field even when an existing one's name differs only in case, spacing "
+    "or a letter or two.",
+)
 @mappings_option
 @pass_app
 def bootstrap_command(
-    app: AppContext, connection_name: str | None, dry_run: bool, mappings_path: Path | None
+    app: AppContext,
+    connection_name: str | None,
+    dry_run: bool,
+    allow_similar: bool,
+    mappings_path: Path | None,
 ) -> None:
     """Create the missing okrsync fields (OKR Progress, OKR Status, ...); needs Jira admin.
 
     Field names come from the mappings' write fields, else okrsync's default names. On
     Jira Cloud, an existing "OKR Status" field missing some of its options gets them.
-    Exits 1 when a field of one of those names holds the wrong kind of value.
+    A name nearly the same as an existing field's (say "OKR Progres" beside "OKR
+    Progress") is taken for a typo and not created, unless --allow-similar. Exits 1 when
+    a field of one of those names holds the wrong kind of value, or was not created for
+    being nearly the same as another.
     """
     settings = app.settings()
     if not settings.jira:
@@ -65,7 +78,7 @@ def bootstrap_command(
         specs = field_specs(pairs or None)
         connector = JiraConnector(name, settings.jira[name], policy)
         try:
-            created = connector.ensure_fields(specs, dry_run=dry_run)
+            created = connector.ensure_fields(specs, dry_run=dry_run, allow_similar=allow_similar)
         finally:
             connector.close()
         done = {c.spec.name: c for c in created}
@@ -77,7 +90,7 @@ def bootstrap_command(
                 "  next: add the new fields to the edit screens of the projects whose issues "
                 "okrsync writes; 'okrsync check' lists any still missing"
             )
-        if any(c.action == "wrong type" for c in created):
+        if any(c.action in ("wrong type", "similar") for c in created):
             problems = True
     if problems:
         raise SystemExit(1)
@@ -89,6 +102,8 @@ def _line(name: str, kind: str, done: CreatedField | None, dry_run: bool) -> str
         return f"exists        {name}"
     if done.action == "wrong type":
         return f"wrong type    {name}: {done.note}"
+    if done.action == "similar":
+        return f"not created   {name}: {done.note}"
     if done.action == "add options":
         verb = "would add     " if dry_run else "added         "
         return f"{verb}{name} options: {done.note}"
