@@ -20,7 +20,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from okrsync.sandbox.faults import WRITE_METHODS, FaultMiddleware, Faults, RequestLog
-from okrsync.sandbox.jira import bulk, issues, meta, search
+from okrsync.sandbox.jira import bulk, issues, meta, search, transitions
 from okrsync.sandbox.jira.model import CUSTOM_TYPES, FLAVOURS, User, iso_time, jira_time
 from okrsync.sandbox.jira.render import user_json
 from okrsync.sandbox.jira.responses import (
@@ -146,6 +146,8 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     (_ISSUE, "PUT", issues.put_issue, None),
     (_ISSUE, "DELETE", issues.delete_issue, None),
     (_ISSUE + "/editmeta", "GET", issues.get_editmeta, None),
+    (_ISSUE + "/transitions", "GET", transitions.get_transitions, None),
+    (_ISSUE + "/transitions", "POST", transitions.post_transition, None),
     (_ISSUE + "/properties", "GET", issues.list_properties, None),
     (_ISSUE + "/properties/<prop>", "GET", issues.get_property, None),
     (_ISSUE + "/properties/<prop>", "PUT", issues.put_property, None),
