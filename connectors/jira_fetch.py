@@ -6,6 +6,8 @@ the answers back per scope.
   on Data Center; the epics themselves come back too, which gives their ids (Epic Link
   names epics only by key) and follows moved epics. Children are split back per scope by
   their epic's id. With ``include_subtasks``, one more search ``parent in (children...)``.
+  The epics' own issue types come in that search too: a scope naming an issue that is not
+  an epic is refused (the others are read as usual).
 - every ``jira_issues`` scope -> one ``key in (...)`` search (per 100 keys), plus
   ``parent in (...)`` for their sub-tasks when asked.
 - each ``jql`` scope runs as given: ``(<jql>) AND updated >= "..."`` when ``since`` is set,
@@ -35,7 +37,9 @@ from connectors.jira_query import (
     chunks,
     clause_name,
     epic_key_of,
+    is_epic_type,
     keys_in,
+    not_an_epic,
     since_clause,
     split_order_by,
     to_work_item,
@@ -54,6 +58,16 @@ def _epics(request: FetchRequest) -> tuple[str, ...]:
 
 def _listed(request: FetchRequest) -> tuple[str, ...]:
     return request.scope.issues if isinstance(request.scope, JiraIssuesScope) else ()
+
+
+def _not_epics(named: Mapping[str, Raw]) -> dict[str, str]:
+    """Why each issue (by the key a scope names it with) that is not an epic is refused."""
+    out: dict[str, str] = {}
+    for key, raw in named.items():
+        issuetype = (raw.get("fields") or {}).get("issuetype")
+        if not is_epic_type(issuetype):
+            out[key] = not_an_epic(key, issuetype)
+    return out
 
 
 def _newer(item: WorkItem, since: datetime | None) -> bool:
@@ -206,7 +220,12 @@ class Fetcher:
             return f"({and_all(keys_in(clause, chunk), narrow)}) OR {keys_in('key', chunk)}"
 
         raws = self.search_chunks(build, wanted, ids)
-        epic_ids = self.resolve(set(wanted), raws)
+        named = self.resolve(set(wanted), raws, ("summary", "issuetype"))
+        # The epics come back in the same search, so their type costs no request. A key of
+        # another type would measure its sub-tasks (Cloud) or nothing at all: its scope
+        # is refused, the group's other scopes are read as usual.
+        refused = _not_epics(named)
+        epic_ids = {key: str(raw["id"]) for key, raw in named.items() if key not in refused}
         epic_id_set = set(epic_ids.values())
         current = {raw["key"]: str(raw["id"]) for raw in raws if str(raw["id"]) in epic_id_set}
         children: dict[str, list[Raw]] = {}
@@ -220,7 +239,7 @@ class Fetcher:
             else:
                 link = epic_key_of(raw, ItemFields(None, self.epic_link, {}))
                 epic_id = current.get(link) if link else None
-            if epic_id:
+            if epic_id is not None and epic_id in epic_id_set:
                 children.setdefault(epic_id, []).append(raw)
         subs: list[Raw] = []
         if subtasks:
@@ -230,6 +249,10 @@ class Fetcher:
         for request in group:
             scope = request.scope
             assert isinstance(scope, JiraEpicsScope)
+            reasons = list(dict.fromkeys(refused[e] for e in scope.epics if e in refused))
+            if reasons:
+                out[request] = NotFoundError("; ".join(reasons))
+                continue
             spec = self.spec(request)
             mine = [raw for e in scope.epics for raw in children.get(epic_ids[e], [])]
             mine = list({str(r["id"]): r for r in mine}.values())
@@ -250,19 +273,28 @@ class Fetcher:
             out[request] = FetchResult(items, total)
         return out
 
-    def resolve(self, keys: set[str], raws: Sequence[Raw]) -> dict[str, str]:
-        """Issue key -> id for the given keys, following moved issues (one read each of
-        the keys the search did not return under that key)."""
-        found = {raw["key"]: str(raw["id"]) for raw in raws if raw.get("key") in keys}
+    def resolve(
+        self, keys: set[str], raws: Sequence[Raw], field_ids: Sequence[str] = ("summary",)
+    ) -> dict[str, Raw]:
+        """Issue key -> the issue's JSON for the given keys, following moved issues (one
+        read each, with ``field_ids``, of the keys the search did not return under that
+        key)."""
+        found = {str(raw["key"]): raw for raw in raws if raw.get("key") in keys}
         missing = sorted(keys - set(found))
         reads = run_all(
-            self.workers, {k: partial(self.client.issue, k, ["summary"]) for k in missing}
+            self.workers, {k: partial(self.client.issue, k, list(field_ids)) for k in missing}
         )
         for key, result in reads.items():
             if isinstance(result, ConnectorError):
                 raise result
-            found[key] = str(result["id"])
+            found[key] = result
         return found
+
+    def not_epics(self, keys: Sequence[str]) -> dict[str, str]:
+        """Which of ``keys`` are not epics, and why that refuses a scope naming them: one
+        ``key in (...)`` search per 100 keys (every key must exist, or Jira refuses it)."""
+        raws = self.search_chunks(lambda c: keys_in("key", c), keys, ["issuetype"])
+        return _not_epics(self.resolve(set(keys), raws, ["issuetype"]))
 
     # ----------------------------------------------------------------- listed issues
 
@@ -270,7 +302,7 @@ class Fetcher:
         ids = self.union_ids(group)
         wanted = [k for r in group for k in _listed(r)]
         raws = self.search_chunks(lambda c: keys_in("key", c), wanted, ids)
-        key_ids = self.resolve(set(wanted), raws)
+        key_ids = {key: str(raw["id"]) for key, raw in self.resolve(set(wanted), raws).items()}
         by_id = {str(raw["id"]): raw for raw in raws}
         for key, issue_id in key_ids.items():
             if issue_id not in by_id:

@@ -127,6 +127,31 @@ def epic_key_of(raw: Mapping[str, Any], spec: ItemFields) -> str | None:
     return None
 
 
+# What to do about an epics scope that names an issue of another type.
+NOT_AN_EPIC_FIX = "name the epic, or use a jira_issues scope for single issues"
+
+
+def is_epic_type(issuetype: object) -> bool:
+    """Whether an issue type sits at the epic level.
+
+    Cloud gives every type its hierarchy level (epics are level 1, whatever their name);
+    Data Center's type bean has no level, so the Epic type is known by its name.
+    """
+    if not isinstance(issuetype, Mapping):
+        return False
+    level = issuetype.get("hierarchyLevel")
+    if isinstance(level, int) and not isinstance(level, bool):
+        return level == 1
+    return _name(issuetype).casefold() == "epic"
+
+
+def not_an_epic(key: str, issuetype: object) -> str:
+    """Why an epics scope naming ``key`` (of type ``issuetype``) is refused."""
+    name = _name(issuetype) or "issue of unknown type"
+    article = "an" if name[:1].lower() in "aeiou" else "a"
+    return f"{key} is {article} {name}, not an epic: an epics scope counts an epic's children"
+
+
 def _is_subtask(fields: Mapping[str, Any]) -> bool:
     issuetype = fields.get("issuetype") or {}
     return bool(issuetype.get("subtask", False))
@@ -164,7 +189,7 @@ def to_work_item(
         key=key,
         title=str(fields.get("summary") or ""),
         type=_name(issuetype),
-        is_epic=_name(issuetype) == "Epic" or issuetype.get("hierarchyLevel") == 1,
+        is_epic=is_epic_type(issuetype),
         is_subtask=bool(issuetype.get("subtask", False)),
         parent_id=parent_id,
         parent_key=parent_key,
