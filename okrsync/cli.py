@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -32,35 +33,39 @@ class OkrsyncGroup(click.Group):
     """
 
     def invoke(self, ctx: click.Context) -> Any:
-        app = ctx.find_object(AppContext)
         try:
             return super().invoke(ctx)
         except MappingError as exc:
             problems = [str(p) for p in exc.problems]
             if any(p.message == "no such file or directory" for p in exc.problems):
                 problems.append("hint: point --mappings or the 'mappings' setting at them")
-            _fail(app, "the mappings have problems:", problems, 2)
+            _fail(ctx, "the mappings have problems:", problems, 2)
         except SettingsError as exc:
             notes = [f"note: {warning}" for warning in unknown_environment()]
-            _fail(app, "the settings have problems:", [*exc.problems, *notes], 2)
+            _fail(ctx, "the settings have problems:", [*exc.problems, *notes], 2)
         except UserError as exc:
-            _fail(app, exc.message, exc.problems, exc.exit_code)
+            _fail(ctx, exc.message, exc.problems, exc.exit_code)
         except ConnectorError as exc:
-            _fail(app, exc.message, [], 1)
+            _fail(ctx, exc.message, [], 1)
         except StateError as exc:
-            _fail(app, str(exc), [], 1)
+            _fail(ctx, str(exc), [], 1)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as exc:
+            message = f"unexpected error: {type(exc).__name__}: {exc}"
+            app = ctx.find_object(AppContext)
             if app is not None and app.verbose:
-                raise
+                # The traceback is what --verbose promises, on stderr like every error.
+                click.echo(app.redact(traceback.format_exc().rstrip()), err=True)
+                _fail(ctx, message, [], 1)
             log.debug("unexpected error", exc_info=True)
-            _fail(
-                app, f"unexpected error: {type(exc).__name__}: {exc}", ["rerun with --verbose"], 1
-            )
+            _fail(ctx, message, ["rerun with --verbose for the traceback"], 1)
 
 
-def _fail(app: AppContext | None, message: str, problems: list[str], code: int) -> None:
+def _fail(ctx: click.Context, message: str, problems: list[str], code: int) -> None:
+    # The group's callback creates the application context inside ``invoke``: look it up
+    # only once an error is being reported, or --verbose and the secrets are not known.
+    app = ctx.find_object(AppContext)
     # Messages may quote a library's or a server's text: mask secrets there too.
     redact = app.redact if app is not None else str
     click.echo(redact(f"error: {message}"), err=True)
