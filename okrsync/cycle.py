@@ -51,7 +51,7 @@ from okrsync.evaluate import (
     with_override,
 )
 from okrsync.fetch import ScopeRead, fetch_scopes, needs_full
-from okrsync.hooks import CycleHooks
+from okrsync.hooks import COMPUTING, READING_FIELDS, RECORDING, WRITING, CycleHooks
 from okrsync.planner import (
     Desired,
     Override,
@@ -167,10 +167,12 @@ class _Cycle:
                 now=now,
                 full_reconcile_hours=hours,
                 clock_skew_seconds=self.settings.clock_skew_seconds,
+                hooks=self.hooks,
             )
             del cached  # the raw cached items, now WorkItems in ``reads``: free them early
             self._count_reads(reads)
             previous = StoredResults(stored)
+            self.hooks.phase(COMPUTING, len(active))
             evaluation = evaluate(
                 tree,
                 active,
@@ -209,6 +211,7 @@ class _Cycle:
             kr_results.update({k: r.result for k, r in self.results.items()})
             report.objectives = objective_reports(tree, kr_results, now, only=only)
             report.finished_at = now + timedelta(seconds=time.monotonic() - clock)
+            self.hooks.phase(RECORDING)
             forget = None if only is not None else _forgotten(tree, store, stored, set(jobs))
             record_cycle(store, report, reads.values(), evaluation, overrides, self.specs, forget)
         except BaseException as exc:
@@ -268,6 +271,7 @@ class _Cycle:
         ]
         for slot in slots:
             self.report.source(slot.connection)
+        self.hooks.phase(READING_FIELDS, len(slots))
         current = read_current(slots, self.connections) if slots else None
         unreadable: set[tuple[str, str]] = set()
         values: dict[Slot, object] = {}
@@ -346,10 +350,11 @@ class _Cycle:
 
     def _apply(self, plan: Plan, properties: list[PropertyWrite]) -> None:
         dry = self.report.dry_run
+        self.hooks.phase(WRITING, len(plan.writes) + len(properties))
         errors: dict[Any, str | None] = {}
         done: list[tuple[PropertyWrite, str | None]] = [(p, None) for p in properties]
         if not dry:
-            errors, done = apply_all(plan.writes, properties, self.connections)
+            errors, done = apply_all(plan.writes, properties, self.connections, self.hooks.advanced)
         units = {
             (spec.kr_id, spec.connection, spec.target): spec.progress_format
             for specs in self.specs.values()

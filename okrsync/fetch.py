@@ -43,6 +43,7 @@ from connectors.base import (
 from mappings.items import Source, StatusCategory, WorkItem
 from mappings.schema import Scope, scope_source
 from okrsync.fetch_counts import confirm_counts
+from okrsync.hooks import READING_SCOPES, CycleHooks
 from okrsync.state.records import ScopeMark
 
 __all__ = [
@@ -203,6 +204,7 @@ def _read_connection(
     full_reconcile_hours: float,
     clock_skew_seconds: float,
     force_full: bool,
+    hooks: CycleHooks,
 ) -> list[ScopeRead]:
     """Read every job of one connector: incremental where possible, full where needed."""
     reads: dict[str, ScopeRead] = {}
@@ -270,6 +272,7 @@ def _read_connection(
                 read.items = list(answer.items)
             else:
                 read.fail(answer, "no answer for the scope")
+    hooks.advanced(len(jobs), items=sum(len(read.items or ()) for read in reads.values()))
     return [reads[job.key] for job in jobs]
 
 
@@ -291,12 +294,16 @@ def fetch_scopes(
     full_reconcile_hours: float,
     clock_skew_seconds: float,
     force_full: bool = False,
+    hooks: CycleHooks | None = None,
 ) -> dict[str, ScopeRead]:
     """Read every job, sources concurrently; returns a ScopeRead per job key.
 
     ``stored`` gives each job's mark and cached items (read from the state store before).
-    Nothing is written here; the cycle records the reads in its transaction.
+    Nothing is written here; the cycle records the reads in its transaction. ``hooks``
+    hear of the step and of each connection's scopes as soon as they are read.
     """
+    hooks = hooks or CycleHooks()
+    hooks.phase(READING_SCOPES, len(jobs))
     by_connector: dict[tuple[str, str], list[ScopeJob]] = {}
     for job in jobs:
         by_connector.setdefault(job.connector, []).append(job)
@@ -314,6 +321,7 @@ def fetch_scopes(
                 full_reconcile_hours=full_reconcile_hours,
                 clock_skew_seconds=clock_skew_seconds,
                 force_full=force_full,
+                hooks=hooks,
             ): group
             for key, group in by_connector.items()
         }
@@ -325,6 +333,7 @@ def fetch_scopes(
                 reads = [
                     ScopeRead(job, None, "full", now, None, error=_message(exc)) for job in group
                 ]
+                hooks.advanced(len(group))
             for read in reads:
                 results[read.job.key] = read
     return results

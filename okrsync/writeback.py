@@ -42,6 +42,10 @@ DEFAULT_WORKERS = 4
 T = TypeVar("T")
 
 
+def _ignore(_count: int) -> None:
+    pass
+
+
 class Connections:
     """Connectors by display name (``jira:cloud``), resolved from mapping references."""
 
@@ -149,20 +153,27 @@ def read_current(slots: Sequence[Slot], connections: Connections) -> CurrentValu
 
 
 def apply_writes(
-    writes: Sequence[PlannedWrite], connections: Connections
+    writes: Sequence[PlannedWrite],
+    connections: Connections,
+    finished: Callable[[int], None] = _ignore,
 ) -> dict[PlannedWrite, str | None]:
-    """Send the writes, one batch per connection; the error text of each failed write."""
+    """Send the writes, one batch per connection; the error text of each failed write.
+
+    ``finished(n)`` is called (from a worker thread) as each batch of ``n`` is done.
+    """
 
     def send(name: str, group: list[PlannedWrite]) -> dict[PlannedWrite, str | None]:
         batch = {FieldWrite(w.slot.target, w.slot.field, w.after): w for w in group}
         try:
             answer = connections.get(name).write_fields(list(batch))
         except ConnectorError as exc:
+            finished(len(group))
             return {w: exc.message for w in group}
         out: dict[PlannedWrite, str | None] = {}
         for request, planned in batch.items():
             error = answer.get(request)
             out[planned] = None if error is None else error.message
+        finished(len(group))
         return out
 
     outcome: dict[PlannedWrite, str | None] = {}
@@ -200,10 +211,13 @@ def _workers(connector: Connector) -> int:
 
 
 def apply_property_writes(
-    writes: Sequence[PropertyWrite], connections: Connections
+    writes: Sequence[PropertyWrite],
+    connections: Connections,
+    finished: Callable[[int], None] = _ignore,
 ) -> list[tuple[PropertyWrite, str | None]]:
     """Set each issue property, concurrently within each connection's limit; each write
-    with its error text (None: written), in the order given."""
+    with its error text (None: written), in the order given. ``finished(1)`` is called
+    (from a worker thread) as each one is done."""
 
     def send(name: str, group: list[PropertyWrite]) -> list[tuple[PropertyWrite, str | None]]:
         connector: Any = connections.get(name)
@@ -213,6 +227,8 @@ def apply_property_writes(
                 connector.set_property(write.target, PROPERTY_KEY, write.after)
             except ConnectorError as exc:
                 return write, exc.message
+            finally:
+                finished(1)
             return write, None
 
         workers = min(_workers(connector), len(group))
@@ -225,13 +241,23 @@ def apply_property_writes(
 
 
 def apply_all(
-    writes: Sequence[PlannedWrite], properties: Sequence[PropertyWrite], connections: Connections
+    writes: Sequence[PlannedWrite],
+    properties: Sequence[PropertyWrite],
+    connections: Connections,
+    finished: Callable[[int], None] = _ignore,
 ) -> tuple[dict[PlannedWrite, str | None], list[tuple[PropertyWrite, str | None]]]:
     """Field writes and issue properties side by side (they never set the same value, and
-    each connector bounds its own requests in flight); the outcomes of both."""
+    each connector bounds its own requests in flight); the outcomes of both.
+
+    ``finished(n)`` hears of ``n`` more writes done, from any thread, as they land.
+    """
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="apply") as pool:
-        fields = pool.submit(apply_writes, writes, connections) if writes else None
-        props = pool.submit(apply_property_writes, properties, connections) if properties else None
+        fields = pool.submit(apply_writes, writes, connections, finished) if writes else None
+        props = (
+            pool.submit(apply_property_writes, properties, connections, finished)
+            if properties
+            else None
+        )
         return (
             fields.result() if fields is not None else {},
             props.result() if props is not None else [],

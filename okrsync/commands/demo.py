@@ -13,8 +13,11 @@ from rich.text import Text
 import mappings
 from mappings.loader import load_mappings
 from okrsync import render
+from okrsync.commands.common import AppContext, pass_app
 from okrsync.connections import build_connectors
 from okrsync.cycle import run_cycle
+from okrsync.logs import setup_logging
+from okrsync.progress import cycle_progress
 from okrsync.settings import Settings
 from okrsync.state import StateStore
 
@@ -56,7 +59,8 @@ def demo_settings(jira_url: str, teambition_url: str, state_url: str) -> Setting
 
 
 @click.command("demo")
-def demo_command() -> None:
+@pass_app
+def demo_command(app: AppContext) -> None:
     """Run two sync cycles against a local sandbox Jira Cloud and Teambition.
 
     Starts the sandbox on 127.0.0.1 with the demo data, loads the example mappings, runs a
@@ -64,6 +68,10 @@ def demo_command() -> None:
     nothing changed). State lives in a temporary SQLite file, removed afterwards.
     """
     from okrsync.sandbox.server import start_sandbox
+
+    # The demo reads no settings, so nothing else sets up logging: progress lines (when
+    # stderr is not a terminal) and warnings need it.
+    setup_logging("debug" if app.verbose else (app.log_level or "info"), "text")
 
     out = render.make_console()
     with (
@@ -91,12 +99,18 @@ def demo_command() -> None:
         now = datetime.now(UTC)
         try:
             out.print(Text("\nFirst cycle", style="bold underline"))
-            first = run_cycle(tree, connectors, store, now=now, settings=settings.sync)
+            with cycle_progress(connectors) as progress:
+                first = run_cycle(
+                    tree, connectors, store, now=now, settings=settings.sync, hooks=progress
+                )
             render.print_cycle(out, first.to_dict(detail=True))
             out.print(
                 Text("\nSecond cycle (nothing changed in the trackers)", style="bold underline")
             )
-            second = run_cycle(tree, connectors, store, now=now, settings=settings.sync)
+            with cycle_progress(connectors) as progress:
+                second = run_cycle(
+                    tree, connectors, store, now=now, settings=settings.sync, hooks=progress
+                )
             render.print_changes(out, second.to_dict(detail=True))
         finally:
             for connector in connectors.values():
