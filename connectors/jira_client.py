@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jira import JIRA
+from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 
 from connectors.base import ConnectorError, NotFoundError, RequestCounter
@@ -66,6 +67,20 @@ def run_all(workers: int, jobs: Mapping[K, Callable[[], V]]) -> dict[K, V | Conn
     with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
         futures = {key: pool.submit(guarded, job) for key, job in jobs.items()}
         return {key: future.result() for key, future in futures.items()}
+
+
+class CountingAdapter(HTTPAdapter):
+    """The session's transport, counting each request as it goes out: a request whose
+    connection drops before an answer still reached the tracker, and still counts."""
+
+    def __init__(self, counter: RequestCounter, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.counter = counter
+
+    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
+        """Count, then send."""
+        self.counter.add()
+        return super().send(request, *args, **kwargs)
 
 
 class JiraClient:
@@ -149,26 +164,27 @@ class JiraClient:
         else:
             assert s.email is not None and s.api_token is not None
             auth = {"basic_auth": (s.email, s.api_token.get_secret_value())}
+        # No serverInfo probe inside the constructor: it would go out before the counting
+        # adapter is mounted, and a probe that fails would not be counted.
         client = JIRA(
             server=str(s.url).rstrip("/"),
             options={"verify": s.verify_tls, "check_update": False},
             max_retries=0,
             timeout=s.timeout,
-            get_server_info=self._flavour is None,
+            get_server_info=False,
             logging=False,
             **auth,
         )
-        # Counted from here on by a session hook; the serverInfo probe came before it.
-        self.requests.add(1 if self._flavour is None else 0)
-        client._session.hooks["response"].append(lambda response, **_: self.requests.add())
-        if self._flavour is None:
-            self._flavour = "cloud" if client.deploymentType == "Cloud" else "datacenter"
-        # The library picks its search API from deploymentType.
-        client.deploymentType = "Cloud" if self._flavour == "cloud" else "Server"
         # The library's own retries are off (max_retries=0); the pool fits our threads.
-        adapter = HTTPAdapter(pool_maxsize=max(10, s.concurrency), max_retries=0)
+        adapter = CountingAdapter(self.requests, pool_maxsize=max(10, s.concurrency), max_retries=0)
         client._session.mount("https://", adapter)
         client._session.mount("http://", adapter)
+        if self._flavour is None:
+            info = client.server_info()
+            client._version = tuple(info.get("versionNumbers") or (0, 0, 0))
+            self._flavour = "cloud" if info.get("deploymentType") == "Cloud" else "datacenter"
+        # The library picks its search API from deploymentType.
+        client.deploymentType = "Cloud" if self._flavour == "cloud" else "Server"
         return client
 
     @property
