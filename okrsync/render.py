@@ -154,6 +154,12 @@ def print_history(console: Console, kr_id: str, rows: Sequence[Mapping[str, Any]
     console.print(table)
 
 
-def dumps(data: Any) -> str:
-    """The JSON text of the ``--output json`` documents."""
+def dumps(data: Any, *, compact: bool = False) -> str:
+    """The JSON text of the ``--output json`` documents, or with ``compact`` (``--output
+    jsonl``) the same document on one line, to append to a JSON Lines log.
+
+    JSON escapes newlines inside strings, so a compact document is always a single line.
+    """
+    if compact:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
     return json.dumps(data, indent=2, ensure_ascii=False, default=str)

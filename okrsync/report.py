@@ -2,11 +2,15 @@
 
 ``CycleReport.to_dict()`` is the ``okrsync sync --output json`` document::
 
-    {"run": {...}, "objectives": [...], "key_results": [...],
+    {"schema_version": 1, "run": {...}, "objectives": [...], "key_results": [...],
      "writes": [{"connection", "target", "field", "before", "after", "applied", ...}],
      "held": [...], "conflicts": [...], "checkins": [...], "sources": {...}}
 
 ``okrsync report`` builds the same shape from the state store (see ``okrsync.render``).
+
+Every JSON document okrsync prints (``sync``, ``report``, ``explain``, ``history``) starts
+with ``schema_version`` (``SCHEMA_VERSION``). Adding a key keeps the version; renaming or
+removing a key, or changing what a value means, raises it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from mappings.results import KrResult
 from mappings.rollup import ObjectiveResult
 
 __all__ = [
+    "SCHEMA_VERSION",
     "CheckinReport",
     "ConflictReport",
     "CycleReport",
@@ -30,7 +35,15 @@ __all__ = [
     "SourceReport",
     "WriteReport",
     "jsonable",
+    "versioned",
 ]
+
+SCHEMA_VERSION = 1
+
+
+def versioned(document: Mapping[str, Any]) -> dict[str, Any]:
+    """``document`` with ``schema_version`` as its first key, as every JSON output has it."""
+    return {"schema_version": SCHEMA_VERSION, **document}
 
 
 def jsonable(value: Any) -> Any:
@@ -398,29 +411,31 @@ class CycleReport:
 
         ``detail`` adds what the text output needs to explain each write.
         """
-        return {
-            "run": {
-                "id": self.run_id,
-                "started_at": jsonable(self.started_at),
-                "finished_at": jsonable(self.finished_at),
-                "mode": self.mode,
-                "outcome": self.outcome,
-                "dry_run": self.dry_run,
-                "force": self.force,
-                "only": self.only,
-                "writes": len(self.applied_writes) if not self.dry_run else 0,
-                "planned_writes": len(self.writes),
-                "requests": self.request_count,
-                "held": len(self.held),
-                "conflicts": len(self.conflicts),
-                "stale": sum(1 for kr in self.key_results if kr.stale),
-                "failed_sources": self.failed_sources,
-            },
-            "objectives": [o.to_dict() for o in self.objectives],
-            "key_results": [k.to_dict() for k in self.key_results],
-            "writes": [w.to_dict(detail=detail) for w in self.writes],
-            "held": [h.to_dict() for h in self.held],
-            "conflicts": [c.to_dict() for c in self.conflicts],
-            "checkins": [c.to_dict() for c in self.checkins],
-            "sources": {name: s.to_dict() for name, s in sorted(self.sources.items())},
-        }
+        return versioned(
+            {
+                "run": {
+                    "id": self.run_id,
+                    "started_at": jsonable(self.started_at),
+                    "finished_at": jsonable(self.finished_at),
+                    "mode": self.mode,
+                    "outcome": self.outcome,
+                    "dry_run": self.dry_run,
+                    "force": self.force,
+                    "only": self.only,
+                    "writes": len(self.applied_writes) if not self.dry_run else 0,
+                    "planned_writes": len(self.writes),
+                    "requests": self.request_count,
+                    "held": len(self.held),
+                    "conflicts": len(self.conflicts),
+                    "stale": sum(1 for kr in self.key_results if kr.stale),
+                    "failed_sources": self.failed_sources,
+                },
+                "objectives": [o.to_dict() for o in self.objectives],
+                "key_results": [k.to_dict() for k in self.key_results],
+                "writes": [w.to_dict(detail=detail) for w in self.writes],
+                "held": [h.to_dict() for h in self.held],
+                "conflicts": [c.to_dict() for c in self.conflicts],
+                "checkins": [c.to_dict() for c in self.checkins],
+                "sources": {name: s.to_dict() for name, s in sorted(self.sources.items())},
+            }
+        )

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 
+from okrsync import render
 from okrsync.logs import RedactSecrets, setup_logging
+from okrsync.report import versioned
 from okrsync.settings import (
     SECRET_KEYS,
     Settings,
@@ -70,3 +74,24 @@ def mappings_option(func: click.decorators.FC) -> click.decorators.FC:
         type=click.Path(exists=True, path_type=Path),
         help="Mapping file or directory (default: the 'mappings' setting).",
     )(func)
+
+
+def output_option(func: click.decorators.FC) -> click.decorators.FC:
+    """``--output text|json|jsonl``: for people, for scripts, or one line per run for logs."""
+    return click.option(
+        "--output",
+        type=click.Choice(["text", "json", "jsonl"]),
+        default="text",
+        show_default=True,
+        help="Text for people; JSON (stable keys, schema_version 1) for scripts; "
+        "jsonl: the same JSON on one line, to append to a log.",
+    )(func)
+
+
+def echo_json(document: Mapping[str, Any], output: str) -> None:
+    """Print a JSON output document: indented for ``json``, on one line for ``jsonl``.
+
+    The document gets its ``schema_version`` here if it does not carry one yet, so that
+    every command's JSON has it.
+    """
+    click.echo(render.dumps(versioned(document), compact=output == "jsonl"))

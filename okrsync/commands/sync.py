@@ -16,13 +16,17 @@ from connectors.base import Connector
 from mappings.loader import load_mappings
 from mappings.rollup import ObjectiveResult
 from okrsync import render
-from okrsync.commands.common import AppContext, mappings_option, pass_app
+from okrsync.commands.common import (
+    AppContext,
+    echo_json,
+    mappings_option,
+    output_option,
+    pass_app,
+)
 from okrsync.commands.demo import demo_command
 from okrsync.connections import build_connectors
 from okrsync.cycle import CycleHooks, run_cycle
 from okrsync.errors import UserError
-from okrsync.hooks import CombinedHooks
-from okrsync.progress import cycle_progress
 from okrsync.report import CycleReport, HeldReport, KrReport, ObjectiveReport, jsonable
 from okrsync.state import StateStore
 from okrsync.state.errors import StateError
@@ -31,13 +35,7 @@ __all__ = ["SYNC_COMMANDS", "open_store", "report_data"]
 
 log = logging.getLogger("okrsync.sync")
 
-OUTPUT = click.option(
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Text for people, JSON (stable keys) for scripts.",
-)
+OUTPUT = output_option
 
 
 @contextmanager
@@ -87,9 +85,9 @@ def close_all(connectors: Mapping[tuple[str, str], Connector]) -> None:
 
 
 def emit(report: CycleReport, output: str) -> None:
-    """Print a cycle report as text or JSON."""
-    if output == "json":
-        click.echo(render.dumps(report.to_dict()))
+    """Print a cycle report as text, JSON, or JSON on one line (``jsonl``)."""
+    if output != "text":
+        echo_json(report.to_dict(), output)
     else:
         render.print_cycle(render.make_console(), report.to_dict(detail=True))
 
@@ -123,18 +121,17 @@ def sync_command(
     with open_store(settings.state_url) as store:
         connectors = build_connectors(settings)
         try:
-            with cycle_progress(connectors, dry_run=dry_run) as progress:
-                report = run_cycle(
-                    tree,
-                    connectors,
-                    store,
-                    now=datetime.now(UTC),
-                    settings=settings.sync,
-                    dry_run=dry_run,
-                    force=force,
-                    only=only,
-                    hooks=CombinedHooks(LogHooks(), progress),
-                )
+            report = run_cycle(
+                tree,
+                connectors,
+                store,
+                now=datetime.now(UTC),
+                settings=settings.sync,
+                dry_run=dry_run,
+                force=force,
+                only=only,
+                hooks=LogHooks(),
+            )
         finally:
             close_all(connectors)
     emit(report, output)
@@ -164,8 +161,8 @@ def explain_command(app: AppContext, kr_id: str, output: str) -> None:
     """
     with open_store(app.settings().state_url, read_only=True) as store:
         data = _latest(store, kr_id)
-    if output == "json":
-        click.echo(render.dumps(jsonable(data)))
+    if output != "text":
+        echo_json(jsonable(data), output)
     else:
         render.print_explain(render.make_console(), data)
 
@@ -200,8 +197,8 @@ def history_command(app: AppContext, kr_id: str, limit: int, output: str) -> Non
         }
         for s in snapshots[-limit:]
     ]
-    if output == "json":
-        click.echo(render.dumps({"kr": kr_id, "snapshots": rows}))
+    if output != "text":
+        echo_json({"kr": kr_id, "snapshots": rows}, output)
     else:
         render.print_history(render.make_console(), kr_id, rows)
 
@@ -276,8 +273,8 @@ def report_command(app: AppContext, output: str) -> None:
         data = report_data(store)
     if not data["key_results"] and not data["objectives"]:
         raise UserError("no results recorded yet", ["run 'okrsync sync' first"])
-    if output == "json":
-        click.echo(render.dumps(data))
+    if output != "text":
+        echo_json(data, output)
     else:
         render.print_report(render.make_console(), data)
 

@@ -41,6 +41,8 @@ RUN = {
     "conflicts",
     "stale",
     "failed_sources",
+    "unknown",
+    "final",
 }
 OBJECTIVE = {
     "id",
@@ -76,6 +78,10 @@ KEY_RESULT = {
     "stale_reason",
     "held",
     "frozen",
+    "unknown",
+    "final",
+    "final_since",
+    "final_on",
     "override",
     "forecast",
     "scope_change",
@@ -96,6 +102,7 @@ SOURCE = {
     "items",
     "requests",
     "refused_scopes",
+    "target_errors",
 }
 
 
@@ -125,6 +132,7 @@ def _report() -> CycleReport:
 def test_every_section_keeps_its_keys() -> None:
     data = _report().to_dict()
     assert set(data) == {
+        "schema_version",
         "run",
         "objectives",
         "key_results",

@@ -94,6 +94,7 @@ def cli(tmp_path: Path) -> Iterator[Cli]:
 def test_dry_run_json_lists_results_and_planned_writes_and_sends_none(cli: Cli) -> None:
     data = cli.json("sync", "--dry-run")
     assert set(data) == {
+        "schema_version",
         "run",
         "objectives",
         "key_results",
