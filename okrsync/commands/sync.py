@@ -27,6 +27,8 @@ from okrsync.commands.demo import demo_command
 from okrsync.connections import build_connectors
 from okrsync.cycle import CycleHooks, run_cycle
 from okrsync.errors import UserError
+from okrsync.hooks import CombinedHooks
+from okrsync.progress import cycle_progress
 from okrsync.report import CycleReport, HeldReport, KrReport, ObjectiveReport, jsonable
 from okrsync.state import StateStore
 from okrsync.state.errors import StateError
@@ -121,17 +123,18 @@ def sync_command(
     with open_store(settings.state_url) as store:
         connectors = build_connectors(settings)
         try:
-            report = run_cycle(
-                tree,
-                connectors,
-                store,
-                now=datetime.now(UTC),
-                settings=settings.sync,
-                dry_run=dry_run,
-                force=force,
-                only=only,
-                hooks=LogHooks(),
-            )
+            with cycle_progress(connectors, dry_run=dry_run) as progress:
+                report = run_cycle(
+                    tree,
+                    connectors,
+                    store,
+                    now=datetime.now(UTC),
+                    settings=settings.sync,
+                    dry_run=dry_run,
+                    force=force,
+                    only=only,
+                    hooks=CombinedHooks(LogHooks(), progress),
+                )
         finally:
             close_all(connectors)
     emit(report, output)

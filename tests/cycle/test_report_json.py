@@ -41,8 +41,6 @@ RUN = {
     "conflicts",
     "stale",
     "failed_sources",
-    "unknown",
-    "final",
 }
 OBJECTIVE = {
     "id",
@@ -78,10 +76,6 @@ KEY_RESULT = {
     "stale_reason",
     "held",
     "frozen",
-    "unknown",
-    "final",
-    "final_since",
-    "final_on",
     "override",
     "forecast",
     "scope_change",
@@ -102,7 +96,6 @@ SOURCE = {
     "items",
     "requests",
     "refused_scopes",
-    "target_errors",
 }
 
 
