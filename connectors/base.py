@@ -15,6 +15,11 @@ from typing import Protocol
 from mappings.items import WorkItem
 from mappings.schema import Scope
 
+#: A ``FieldRef`` whose field starts with this names an issue property, not a field
+#: (``property:okrsync``): connectors that keep properties (Jira) read them with the
+#: fields, in the same request; the value is the property's JSON, None when unset.
+PROPERTY_PREFIX = "property:"
+
 
 class ConnectorError(Exception):
     """A tracker call failed. ``message`` is what the user should read (and do next).

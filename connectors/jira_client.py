@@ -266,9 +266,15 @@ class JiraClient:
     # ----------------------------------------------------------------- search
 
     def search(
-        self, jql: str, field_ids: Sequence[str], *, shown: str | None = None
+        self,
+        jql: str,
+        field_ids: Sequence[str],
+        *,
+        shown: str | None = None,
+        properties: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
-        """Every issue matching ``jql`` (raw JSON), paging to the end on either flavour.
+        """Every issue matching ``jql`` (raw JSON), paging to the end on either flavour;
+        with ``properties``, those issue properties under ``properties`` of each issue.
 
         ``shown`` is the user's JQL that ``jql`` was built from: messages quote it.
         """
@@ -279,7 +285,9 @@ class JiraClient:
         seen: set[str] = set()
         start = 0
         for _ in range(MAX_PAGES):
-            page = partial(self._page, jql, field_ids, token=token, start=start)
+            page = partial(
+                self._page, jql, field_ids, token=token, start=start, properties=properties
+            )
             data = self.call(page, ctx=ctx)
             got = data.get("issues") or []
             for issue in got:
@@ -306,12 +314,19 @@ class JiraClient:
         )
 
     def _page(
-        self, jql: str, field_ids: Sequence[str], *, token: str | None, start: int
+        self,
+        jql: str,
+        field_ids: Sequence[str],
+        *,
+        token: str | None,
+        start: int,
+        properties: Sequence[str] = (),
     ) -> dict[str, Any]:
         """One page of a search: Cloud ``/search/jql`` by token, DC ``/search`` by offset."""
         post = len(jql) > POST_JQL_OVER
         size = self.settings.page_size
         fields = list(field_ids)
+        props = ",".join(properties) or None
         result: Any
         if self.flavour == "cloud":
             result = self.jira.enhanced_search_issues(
@@ -319,6 +334,7 @@ class JiraClient:
                 nextPageToken=token,
                 maxResults=size,
                 fields=fields,
+                properties=props,
                 json_result=True,
                 use_post=post,
             )
@@ -328,6 +344,7 @@ class JiraClient:
                 startAt=start,
                 maxResults=size,
                 fields=fields,
+                properties=props,
                 json_result=True,
                 use_post=post,
             )
@@ -343,11 +360,15 @@ class JiraClient:
         data = self.get_json("search", ctx=ctx, params=params)
         return int(data.get("total", 0))
 
-    def issue(self, key: str, field_ids: Sequence[str]) -> dict[str, Any]:
-        """One issue's raw JSON with the given fields (follows moved keys)."""
+    def issue(
+        self, key: str, field_ids: Sequence[str], properties: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """One issue's raw JSON with the given fields and issue properties (follows
+        moved keys)."""
         fields = ",".join(field_ids)
+        props = ",".join(properties) or None
         return self.call(
-            lambda: self.jira.issue(key, fields=fields).raw,
+            lambda: self.jira.issue(key, fields=fields, properties=props).raw,
             ctx=Context("issue read", issue=key),
         )
 

@@ -3,6 +3,8 @@
 Writes compare first: the current values of every target come from one ``key in (...)``
 search per 100 targets (a per-issue read for targets the search does not return), and only
 changed fields are sent, all fields of one issue in one ``PUT ?notifyUsers=false``.
+Issue properties asked for with the fields (``property:<key>`` refs) come in the same
+search, so that okrsync compares its property with what Jira holds, not with its memory.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from jira.exceptions import JIRAError
 
 from connectors.base import (
+    PROPERTY_PREFIX,
     ConnectorError,
     FieldNotEditableError,
     FieldRef,
@@ -51,14 +54,18 @@ def not_editable(name: str, key: str, project: str) -> FieldNotEditableError:
 
 
 def read_current(
-    client: JiraClient, targets: Sequence[str], infos: Sequence[FieldInfo]
+    client: JiraClient,
+    targets: Sequence[str],
+    infos: Sequence[FieldInfo],
+    properties: Sequence[str] = (),
 ) -> dict[str, Raw | ConnectorError]:
-    """Raw JSON (the given fields and project) of each target issue, or its error."""
+    """Raw JSON (the given fields, issue properties and project) of each target issue,
+    or its error."""
     ids = [*dict.fromkeys(info.id for info in infos), PROJECT_FIELD]
     out: dict[str, Raw | ConnectorError] = {}
     for chunk in chunks(sorted(set(targets))):
         try:
-            raws = client.search(keys_in("key", chunk), ids)
+            raws = client.search(keys_in("key", chunk), ids, properties=properties)
         except QueryError:
             raws = []  # e.g. one key does not exist: read each issue alone below
         except ConnectorError as exc:
@@ -68,7 +75,10 @@ def read_current(
         out.update({key: by_key[key] for key in chunk if key in by_key})
     missing = [key for key in targets if key not in out]
     out.update(
-        run_all(client.settings.concurrency, {k: partial(client.issue, k, ids) for k in missing})
+        run_all(
+            client.settings.concurrency,
+            {k: partial(client.issue, k, ids, properties) for k in missing},
+        )
     )
     return out
 
@@ -82,16 +92,26 @@ def read_fields(client: JiraClient, refs: Sequence[FieldRef]) -> dict[FieldRef, 
     except ConnectorError as exc:
         return dict.fromkeys(refs, exc)
     infos: dict[FieldRef, FieldInfo] = {}
+    props = {ref: ref.field.removeprefix(PROPERTY_PREFIX) for ref in refs}
+    props = {ref: key for ref, key in props.items() if ref.field.startswith(PROPERTY_PREFIX)}
     for ref in refs:
+        if ref in props:
+            continue
         try:
             infos[ref] = catalog.find(ref.field)
         except ConnectorError as exc:
             out[ref] = exc
-    current = read_current(client, [r.target for r in infos], list(infos.values()))
+    targets = [r.target for r in [*infos, *props]]
+    current = read_current(client, targets, list(infos.values()), sorted(set(props.values())))
     for ref, info in infos.items():
         raw = current[ref.target]
         out[ref] = (
             raw if isinstance(raw, ConnectorError) else from_jira(info, raw["fields"].get(info.id))
+        )
+    for ref, key in props.items():
+        raw = current[ref.target]
+        out[ref] = (
+            raw if isinstance(raw, ConnectorError) else (raw.get("properties") or {}).get(key)
         )
     return out
 

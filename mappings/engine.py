@@ -7,9 +7,11 @@ Rules the engine applies, in order:
    never count ("an epic never counts itself"); sub-tasks count only if some scope of the KR
    sets ``include_subtasks`` (one scope asking is enough, since the KR's items are one
    pool and a sub-task cannot be counted for one scope and not another).
-2. The measure turns the items into raw progress (see ``mappings.measures``). A scope
-   with no items gives 0.0 and a note, never an error; the caller decides whether an
-   empty scope is suspicious (compare ``scope_count`` with the previous result).
+2. The measure turns the items into raw progress (see ``mappings.measures``). A count,
+   points or milestone measure with nothing to count (no items, or no points) has
+   unknown progress: 0 of 0 is not 0%. A metric counting or summing an empty scope is
+   0, a real value; ``mappings.measures.emptiness`` tells the caller whether an empty
+   scope is expected or suspicious for the measure.
 3. Progress is clamped to ``[0, flags.max_score]``; ``score`` is that, two decimals.
 4. Status: ``done`` at progress >= 1; ``not_started`` before the period; otherwise by pace
    against the elapsed share of the period (``Thresholds``). After the period closes the

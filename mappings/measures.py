@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from mappings.items import StatusCategory, WorkItem
 from mappings.results import Evidence, Excluded
@@ -25,14 +26,50 @@ from mappings.schema import (
 from mappings.selection import REASON_SELF, REASON_SUBTASK, Selection, select_items
 
 __all__ = [
+    "NOTHING_TO_MEASURE",
     "REASON_SELF",
     "REASON_SUBTASK",
+    "Emptiness",
     "Outcome",
     "Selection",
+    "emptiness",
     "is_done",
     "measure_items",
     "select_items",
 ]
+
+#: The start of the reason a KR's progress is unknown when its scope gives nothing to
+#: count: 0 of 0 is no progress at all, and written as 0% it would look like a collapse.
+NOTHING_TO_MEASURE = "nothing to measure"
+
+Emptiness = Literal["unknown", "expected", "suspicious"]
+
+
+def emptiness(measure: Measure) -> Emptiness:
+    """What an empty scope means for ``measure``.
+
+    - ``unknown``: nothing to measure (count, points, milestone; an ``avg`` or ``value``
+      metric): progress is unknown, never 0;
+    - ``expected``: fewer items is the goal (a ``count``/``sum`` metric going down, or a
+      maintain range that holds 0): an empty scope is success, and losing items is
+      progress, so neither is held;
+    - ``suspicious``: the number should not fall to nothing (a ``count``/``sum`` metric
+      going up, a maintain range above 0): an empty scope, or one that loses most of its
+      items, is held until confirmed.
+    """
+    if isinstance(measure, MetricMeasure | MaintainMeasure):
+        if measure.aggregate not in ("count", "sum"):
+            return "unknown"
+        if isinstance(measure, MetricMeasure):
+            return "expected" if measure.target < measure.start else "suspicious"
+        zero_inside = (measure.min is None or measure.min <= 0) and (
+            measure.max is None or measure.max >= 0
+        )
+        return "expected" if zero_inside and measure.max is not None else "suspicious"
+    if isinstance(measure, ManualMeasure):
+        return "expected"  # no scope: nothing can go missing
+    return "unknown"
+
 
 REASON_UNESTIMATED = "unestimated (policy: ignore)"
 NOTE_NEGATIVE = "negative estimate {value:g} treated as unestimated"
@@ -125,9 +162,9 @@ def _count(measure: CountMeasure, items: Sequence[WorkItem]) -> Outcome:
         done += state == "done"
         earned += share
         evidence.append(_evidence(item, share, note))
-    notes = () if items else ("no items to count: progress is 0",)
-    progress = earned / len(items) if items else 0.0
-    return Outcome(progress, done, len(items), evidence=tuple(evidence), notes=notes)
+    if not items:
+        return Outcome(None, no_value=f"{NOTHING_TO_MEASURE}: the scope has no items")
+    return Outcome(earned / len(items), done, len(items), evidence=tuple(evidence))
 
 
 def _raw_estimate(item: WorkItem, field: str) -> float | None:
@@ -186,12 +223,17 @@ def _points(measure: PointsMeasure, items: Sequence[WorkItem]) -> Outcome:
         total_points += counted
         earned += counted * share
         evidence.append(_evidence(item, counted * share, note, counted_estimate=counted))
-    notes: tuple[str, ...] = ()
+    progress: float | None = None
+    no_value: str | None = None
     if total_points > 0:
         progress = earned / total_points
+    elif not items:
+        no_value = f"{NOTHING_TO_MEASURE}: the scope has no items"
     else:
-        progress = 0.0
-        notes = ("no points in scope: progress is 0",)
+        no_value = (
+            f"{NOTHING_TO_MEASURE}: the scope's {len(items)} item(s) have no points "
+            f"in '{measure.field}'"
+        )
     return Outcome(
         progress,
         done,
@@ -200,7 +242,7 @@ def _points(measure: PointsMeasure, items: Sequence[WorkItem]) -> Outcome:
         total_points=total_points,
         evidence=tuple(evidence),
         excluded=tuple(excluded),
-        notes=notes,
+        no_value=no_value,
     )
 
 
@@ -295,9 +337,10 @@ def _milestone(measure: MilestoneMeasure, items: Sequence[WorkItem]) -> Outcome:
         item_done = is_done(item, measure.done)
         done += item_done
         evidence.append(_evidence(item, 1.0 if item_done else 0.0, _credit_note(item_done)))
-    reached = bool(items) and done == len(items)
-    notes = () if items else ("no items in scope: the milestone is not reached",)
-    return Outcome(1.0 if reached else 0.0, done, len(items), evidence=tuple(evidence), notes=notes)
+    if not items:
+        return Outcome(None, no_value=f"{NOTHING_TO_MEASURE}: the scope has no items")
+    reached = done == len(items)
+    return Outcome(1.0 if reached else 0.0, done, len(items), evidence=tuple(evidence))
 
 
 def _credit_note(done: bool) -> str:

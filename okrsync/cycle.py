@@ -19,9 +19,11 @@ good result kept, nothing written); a scope that comes back empty or loses more 
 ``drop_threshold`` of its items is held (no write, a ``held`` ledger row, its cache not
 advanced so that the next cycle holds it again) unless ``force`` or ``flags.allow_drop``.
 
-Closed periods: the first cycle at or after a period's end computes and writes its KRs
-once more and marks the results final; later cycles neither read their scopes nor write
-them, and show the final result.
+Closed periods: for ``final_after_days`` after a period's end (the grace period) its KRs
+are still read and computed, so that late closes count; the first cycle after it writes
+them once more and marks the results final (since that cycle). Later cycles do not read
+their scopes, but compare their fields (and the Jira property) with the final values and
+repair any drift; ``recompute_final`` reads and computes them again on purpose.
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ def run_cycle(
     force: bool = False,
     only: str | None = None,
     hooks: CycleHooks | None = None,
+    recompute_final: bool = False,
 ) -> CycleReport:
     """Run one sync cycle; return what it computed, wrote, held and found.
 
@@ -107,9 +110,13 @@ def run_cycle(
     asks for changes since it). ``dry_run`` reads and plans but writes nothing to the
     trackers, posts no check-in and records only the run. ``force`` writes held KRs.
     ``only`` limits the cycle to one KR (``UserError`` if the mappings lack it).
+    ``recompute_final`` reads and computes final KRs again (a closed period reopened on
+    purpose); they are final again once written.
     """
     cycle = _Cycle(tree, Connections(connectors), store, settings, hooks or CycleHooks())
-    return cycle.run(as_utc(now), dry_run=dry_run, force=force, only=only)
+    return cycle.run(
+        as_utc(now), dry_run=dry_run, force=force, only=only, recompute=recompute_final
+    )
 
 
 class _Cycle:
@@ -133,12 +140,15 @@ class _Cycle:
         self.specs: dict[str, list[TargetSpec]] = {}
         self.readable: dict[str, list[TargetSpec]] = {}
         self.writable: list[str] = []
+        self.current: dict[Slot, object] = {}
 
     @property
     def now(self) -> datetime:
         return self.report.started_at
 
-    def run(self, now: datetime, *, dry_run: bool, force: bool, only: str | None) -> CycleReport:
+    def run(
+        self, now: datetime, *, dry_run: bool, force: bool, only: str | None, recompute: bool
+    ) -> CycleReport:
         clock = time.monotonic()
         tree, store, report = self.tree, self.store, self.report
         report.started_at, report.dry_run, report.force, report.only = now, dry_run, force, only
@@ -151,7 +161,9 @@ class _Cycle:
             if callable(refresh):
                 refresh()  # field catalogs are read again on first use in this cycle
         stored = store.latest_kr_results()
-        frozen = [k for k in kr_ids if is_closed(kr_period(tree, k), now) and _final(stored, k)]
+        frozen = (
+            [] if recompute else [k for k in kr_ids if self._past_grace(k) and _final(stored, k)]
+        )
         active = [k for k in kr_ids if k not in frozen]
         jobs, jobs_of = plan_jobs(tree, active, self.connections)
         cached = {key: (store.get_scope_mark(key), store.get_scope_cache(key)) for key in jobs}
@@ -183,13 +195,16 @@ class _Cycle:
                 drop_threshold=self.settings.drop_threshold,
                 force=force,
                 baselines=scope_baselines(tree, active, stored),
+                previous_counts={
+                    k: int(stored[k].get("scope_count") or 0) for k in active if k in stored
+                },
             )
             self.results = dict(evaluation.reports)
             for entry, _ in evaluation.held:
                 report.held.append(entry)
                 self.hooks.held(entry)
             self.results.update(frozen_reports(tree, frozen, stored))
-            overrides = self._write_back(active, stored)
+            overrides = self._write_back(active, frozen, stored)
             ci.post_checkins(
                 tree,
                 store,
@@ -253,14 +268,19 @@ class _Cycle:
             else:
                 source.incremental_reads += 1
 
-    def _write_back(self, active: list[str], stored: dict[str, dict[str, Any]]) -> list[Override]:
+    def _write_back(
+        self, active: list[str], frozen: list[str], stored: dict[str, dict[str, Any]]
+    ) -> list[Override]:
         """Read owned fields, take people's overrides, plan and apply the changes.
 
-        Returns the manual overrides first seen in this cycle (for the ledger).
+        Final KRs (``frozen``) are not recomputed, but their fields are compared with
+        their final values and repaired like any other. Returns the manual overrides
+        first seen in this cycle (for the ledger).
         """
         tree, now = self.tree, self.now
-        self.specs = {k: resolve_targets(tree, k, self.connections) for k in active}
-        self.writable = [k for k in active if _writable(self.results[k])]
+        shown = [*active, *frozen]
+        self.specs = {k: resolve_targets(tree, k, self.connections) for k in shown}
+        self.writable = [k for k in shown if _writable(self.results[k])]
         down = set(self.report.failed_sources)
         slots = [
             slot
@@ -271,14 +291,24 @@ class _Cycle:
         ]
         for slot in slots:
             self.report.source(slot.connection)
-        self.hooks.phase(READING_FIELDS, len(slots))
-        current = read_current(slots, self.connections) if slots else None
+        # Jira's ``okrsync`` property is compared with what Jira holds, like the fields.
+        properties = [
+            Slot(spec.connection, spec.target, PROPERTY_FIELD)
+            for k in self.writable
+            for spec in self.specs[k]
+            if spec.connection not in down and self._keeps_properties(spec)
+        ]
+        self.hooks.phase(READING_FIELDS, len(slots) + len(properties))
+        current = read_current([*slots, *properties], self.connections) if slots else None
         unreadable: set[tuple[str, str]] = set()
         values: dict[Slot, object] = {}
         if current is not None:
             for name, error in current.failed_connections.items():
                 self.report.source(name).fail(error)
-            unreadable, values = set(current.failed_targets), current.values
+            for (name, target), error in current.target_errors.items():
+                self.report.source(name).targets.setdefault(target, error)
+            unreadable, values = current.failed_targets, current.values
+        self.current = values
         down = set(self.report.failed_sources)
         self.readable = {
             k: [
@@ -301,7 +331,7 @@ class _Cycle:
             kr = self.results[kr_id]
             result = with_override(kr.result, override, tree, now)
             self.results[kr_id] = replace(kr, result=result, override=override.progress)
-        for kr_id in active:
+        for kr_id in active:  # a final KR keeps the forecast it closed with
             kr = self.results[kr_id]
             fc = history_forecast(self.store, kr_id, kr.result, kr_period(tree, kr_id), now)
             self.results[kr_id] = replace(kr, forecast=fc)
@@ -335,15 +365,23 @@ class _Cycle:
         self._apply(plan, self._property_writes())
         return fresh
 
+    def _keeps_properties(self, spec: TargetSpec) -> bool:
+        connector = self.connections.get(spec.connection)
+        return spec.source == "jira" and supports_properties(connector)
+
     def _property_writes(self) -> list[PropertyWrite]:
+        """The ``okrsync`` properties that differ from what the tracker holds (deleted,
+        edited, or restored from a backup), one per target."""
         out: list[PropertyWrite] = []
+        seen: set[tuple[str, str]] = set()
         for kr_id in self.writable:
             payload = property_payload(self.results[kr_id])
             for spec in self.readable[kr_id]:
-                connector = self.connections.get(spec.connection)
-                if spec.source != "jira" or not supports_properties(connector):
+                where = (spec.connection, spec.target)
+                if where in seen or not self._keeps_properties(spec):
                     continue
-                before = self.store.last_written(spec.connection, spec.target, PROPERTY_FIELD)
+                seen.add(where)
+                before = self.current.get(Slot(spec.connection, spec.target, PROPERTY_FIELD))
                 if property_changed(before, payload):
                     out.append(PropertyWrite(kr_id, spec.connection, spec.target, before, payload))
         return out
@@ -394,18 +432,32 @@ class _Cycle:
             record_writes(self.store, self.report, entries)
         for entry in entries:
             if entry.error:
-                self.report.source(entry.connection).fail(entry.error)
+                # The KR's numbers are right; this target refused them. The connection
+                # stays up and the target is named once, with the tracker's words.
+                self.report.source(entry.connection).targets.setdefault(entry.target, entry.error)
             if not dry:
                 self.hooks.wrote(entry)
 
+    def _final_on(self, kr_id: str) -> datetime:
+        """When a KR's result becomes final: its period's end plus the grace period."""
+        grace = timedelta(days=self.settings.final_after_days)
+        return kr_period(self.tree, kr_id).ends_at + grace
+
+    def _past_grace(self, kr_id: str) -> bool:
+        return self.now >= self._final_on(kr_id)
+
     def _finalize(self) -> None:
-        """Mark final the results of closed periods written in full; order the KRs."""
+        """Mark final the results past their grace period written in full (a final one
+        stays final, since when it became so); order the KRs."""
         failed = {w.kr_id for w in self.report.writes if w.error}
+        for kr_id, kr in list(self.results.items()):
+            if is_closed(kr_period(self.tree, kr_id), self.now) and not kr.final:
+                self.results[kr_id] = replace(kr, final_on=self._final_on(kr_id))
         for kr_id in [] if self.report.dry_run else self.writable:
-            closed = is_closed(kr_period(self.tree, kr_id), self.now)
+            kr = self.results[kr_id]
             complete = len(self.readable[kr_id]) == len(self.specs[kr_id])
-            if closed and complete and kr_id not in failed:
-                self.results[kr_id] = replace(self.results[kr_id], final=True)
+            if self._past_grace(kr_id) and complete and kr_id not in failed and not kr.final:
+                self.results[kr_id] = replace(kr, final=True, final_since=self.now, final_on=None)
         self.report.key_results = [
             replace(self.results[k], position=index)
             for index, k in enumerate(self.tree.key_results)

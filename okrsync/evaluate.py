@@ -13,6 +13,7 @@ from typing import Any
 
 from mappings.engine import evaluate_kr, stale_result
 from mappings.forecast import Forecast, forecast, scope_change
+from mappings.measures import emptiness
 from mappings.period import Period, has_started, parse_period
 from mappings.results import KrResult, clamp, pace_status, score_of
 from mappings.rollup import rollup
@@ -128,12 +129,27 @@ def plan_jobs(
     return jobs, by_kr
 
 
-def _dropped(read: ScopeRead, threshold: float) -> bool:
-    before = read.previous_count
-    if not before or read.items is None:
+def _lost(before: int | None, now: int, threshold: float) -> bool:
+    """Whether going from ``before`` items to ``now`` looks like an outage, not work."""
+    if not before:
         return False
-    now = len(read.items)
     return now == 0 or (before - now) / before > threshold
+
+
+def _drops(
+    kr_reads: list[ScopeRead], previous_count: int | None, now_count: int, threshold: float
+) -> list[tuple[ScopeRead | None, int, int]]:
+    """The suspicious drops of one KR: per scope against that scope's last count, or,
+    when no scope dropped on its own (a scope edited in the mappings, or new), the KR's
+    items against the count behind its last result. ``None`` stands for the whole KR."""
+    out: list[tuple[ScopeRead | None, int, int]] = [
+        (r, r.previous_count or 0, len(r.items or ()))
+        for r in kr_reads
+        if r.items is not None and _lost(r.previous_count, len(r.items), threshold)
+    ]
+    if not out and _lost(previous_count, now_count, threshold):
+        out.append((None, previous_count or 0, now_count))
+    return out
 
 
 def describe_scope(scope: Scope) -> str:
@@ -163,14 +179,19 @@ def evaluate(
     drop_threshold: float,
     force: bool,
     baselines: Mapping[str, int] | None = None,
+    previous_counts: Mapping[str, int] | None = None,
 ) -> Evaluation:
-    """Each KR's result from its scopes' reads: stale if a read failed, held if a scope
-    lost too many items (the previous result shown instead), else fresh from the engine.
+    """Each KR's result from its scopes' reads: stale if a read failed, unknown if its
+    scope gave nothing to measure, held if its items dropped where the measure makes a
+    drop suspicious (the previous result shown instead), else fresh from the engine.
 
     ``baselines`` holds each KR's scope size at its first cycle in its period (from the
-    state store); a KR without one starts its baseline now.
+    state store); a KR without one starts its baseline now. ``previous_counts`` holds
+    the item count behind each KR's last result, so that a scope edited in the mappings
+    is still compared with what the KR counted before.
     """
     baselines = baselines or {}
+    previous_counts = previous_counts or {}
     out = Evaluation()
     for kr_id in kr_ids:
         node = tree.key_results[kr_id]
@@ -178,6 +199,7 @@ def evaluate(
         kr_reads = [reads[key] for key in jobs_of[kr_id]]
         failed = [r for r in kr_reads if not r.ok]
         held: str | None = None
+        unknown: str | None = None
         # ``previous`` is looked up only where it is needed (see StoredResults).
         if failed:
             reason = "; ".join(f"{r.job.connection}: {r.error}" for r in failed)
@@ -187,28 +209,41 @@ def evaluate(
             result = evaluate_kr(
                 node.kr, items, period=period, now=now, thresholds=tree.thresholds(kr_id)
             )
-            prev = previous.get(kr_id) if result.progress is None else None
-            if prev is not None:
-                result = stale_result(prev, kr_id, result.stale_reason or "progress unknown")
-            dropped = [r for r in kr_reads if _dropped(r, drop_threshold)]
-            if dropped and not (force or node.kr.flags.allow_drop):
-                for r in dropped:
-                    count = len(r.items or ())
+            computed, count = result, result.scope_count
+            if result.progress is None:
+                unknown = result.stale_reason or "progress unknown"
+                prev = previous.get(kr_id)
+                if prev is not None:
+                    result = stale_result(prev, kr_id, unknown)
+            # Where fewer items is the goal, losing them is progress, not an outage.
+            drops = (
+                []
+                if emptiness(node.kr.measure) == "expected"
+                else _drops(kr_reads, previous_counts.get(kr_id), count, drop_threshold)
+            )
+            if drops and not (force or node.kr.flags.allow_drop):
+                unknown = None  # held says more: the previous result stands until confirmed
+                for read, before, now_count in drops:
                     why = (
                         "the scope came back empty"
-                        if count == 0
+                        if now_count == 0
                         else f"the scope lost more than {drop_threshold:.0%} of its items"
                     )
-                    entry = HeldReport(
-                        kr_id,
-                        r.job.connection,
-                        describe_scope(r.job.scope),
-                        r.previous_count or 0,
-                        count,
-                        why,
+                    where = (
+                        describe_scope(read.job.scope)
+                        if read is not None
+                        else "its scopes, compared with its last result"
                     )
-                    out.held.append((entry, result))
-                    out.held_scopes.add(r.job.key)
+                    connection = (
+                        read.job.connection
+                        if read is not None
+                        else ", ".join(sorted({r.job.connection for r in kr_reads}))
+                    )
+                    out.held.append(
+                        (HeldReport(kr_id, connection, where, before, now_count, why), computed)
+                    )
+                    keys = [read.job.key] if read is not None else jobs_of[kr_id]
+                    out.held_scopes.update(keys)
                     held = why
                 prev = previous.get(kr_id)
                 result = prev if prev is not None else result
@@ -224,6 +259,7 @@ def evaluate(
             scope_baseline=baseline,
             scope_total=total,
             held=held,
+            unknown=unknown,
             sources=tuple(sorted({r.job.connection for r in kr_reads})),
         )
     return out

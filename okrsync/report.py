@@ -46,6 +46,10 @@ def versioned(document: Mapping[str, Any]) -> dict[str, Any]:
     return {"schema_version": SCHEMA_VERSION, **document}
 
 
+def _parse_time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
 def jsonable(value: Any) -> Any:
     """``value`` with datetimes and dates as ISO text (for JSON output)."""
     if isinstance(value, datetime | date):
@@ -62,8 +66,13 @@ class KrReport:
     """One key result's outcome in a cycle.
 
     ``result`` is what okrsync shows for the KR: for a stale or held KR the last good
-    result. ``held`` names why the computed result was held; ``frozen`` means its period
-    closed and its final result stands; ``override`` is a person's progress that won.
+    result. ``held`` names why the computed result was held; ``unknown`` why this
+    cycle's progress is unknown (nothing to measure: not written, the cycle fails).
+    ``final`` means the period closed and its grace period ended: the result stands
+    (``final_since`` when it became final) and is not recomputed, only its fields are
+    checked and repaired; ``frozen`` means this cycle showed it without reading the scope.
+    ``final_on`` is when a closed period's result becomes final (during the grace
+    period). ``override`` is a person's progress that won.
     ``scope_baseline`` is how many items the scope held at the KR's first cycle of the
     period, ``scope_total`` how many now (None when a read failed); ``scope_change`` is
     their relative difference.
@@ -79,8 +88,11 @@ class KrReport:
     scope_baseline: int | None = None
     scope_total: int | None = None
     held: str | None = None
+    unknown: str | None = None
     frozen: bool = False
     final: bool = False
+    final_since: datetime | None = None
+    final_on: datetime | None = None
     override: float | None = None
     sources: tuple[str, ...] = ()
     position: int = 0  # order in the mappings
@@ -103,6 +115,7 @@ class KrReport:
             scope_total=self.scope_total,
             held=self.held,
             final=self.final,
+            final_since=jsonable(self.final_since),
             override=self.override,
             sources=list(self.sources),
             position=self.position,
@@ -127,6 +140,7 @@ class KrReport:
             held=data.get("held"),
             frozen=bool(data.get("final")),
             final=bool(data.get("final")),
+            final_since=_parse_time(data.get("final_since")),
             override=data.get("override"),
             sources=tuple(data.get("sources", ())),
             position=int(data.get("position", 0)),
@@ -154,7 +168,11 @@ class KrReport:
             "stale": self.stale,
             "stale_reason": r.stale_reason,
             "held": self.held,
+            "unknown": self.unknown,
             "frozen": self.frozen,
+            "final": self.final,
+            "final_since": jsonable(self.final_since),
+            "final_on": jsonable(self.final_on),
             "override": self.override,
             "forecast": None if self.forecast is None else self.forecast.to_dict(),
             "scope_change": self.scope_change,
@@ -329,6 +347,9 @@ class SourceReport:
     requests: int = 0
     # Scopes the tracker refused on their own (bad query, missing epic), while up.
     refused: list[str] = field(default_factory=list)
+    # Write targets that could not be read or written (a missing field, an issue off
+    # its edit screen), while the connection is up: target -> error.
+    targets: dict[str, str] = field(default_factory=dict)
 
     def fail(self, error: str) -> None:
         """Mark the connection down, keeping the first error."""
@@ -347,6 +368,7 @@ class SourceReport:
             "items": self.items,
             "requests": self.requests,
             "refused_scopes": list(self.refused),
+            "target_errors": dict(self.targets),
         }
 
 
@@ -380,9 +402,12 @@ class CycleReport:
 
     @property
     def partial(self) -> bool:
-        """Whether anything failed: a source, a scope it refused, or a write."""
+        """Whether anything failed: a source, a scope it refused, a write, a target that
+        could not be read, or a KR whose progress is unknown."""
         return (
             bool(self.failed_sources)
+            or any(kr.unknown for kr in self.key_results)
+            or any(source.targets for source in self.sources.values())
             or any(source.refused for source in self.sources.values())
             or any(w.error for w in self.writes)
         )
@@ -428,6 +453,8 @@ class CycleReport:
                     "held": len(self.held),
                     "conflicts": len(self.conflicts),
                     "stale": sum(1 for kr in self.key_results if kr.stale),
+                    "unknown": sum(1 for kr in self.key_results if kr.unknown),
+                    "final": sum(1 for kr in self.key_results if kr.final),
                     "failed_sources": self.failed_sources,
                 },
                 "objectives": [o.to_dict() for o in self.objectives],

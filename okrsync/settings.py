@@ -85,6 +85,14 @@ class SyncSettings(BaseModel):
         description="hold a KR whose scope loses more than this share of its items at once",
     )
     checkins: bool = Field(False, description="default for KRs and files that do not say")
+    final_after_days: float = Field(
+        14.0,
+        ge=0,
+        description=(
+            "days after a period's end during which its KRs are still computed (late "
+            "closes count); after them the results are final, their fields only repaired"
+        ),
+    )
 
 
 def _resolve_secret_files(tracker: str, connections: Any) -> Any:

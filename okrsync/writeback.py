@@ -13,7 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from connectors.base import Connector, ConnectorError, FieldRef, FieldWrite
+from connectors.base import (
+    PROPERTY_PREFIX,
+    AuthError,
+    Connector,
+    ConnectorError,
+    FieldRef,
+    FieldWrite,
+)
 from mappings.schema import JiraEpicsScope, JiraEpicsTarget, JiraIssueTarget, TeambitionTaskTarget
 from mappings.tree import OkrTree
 from okrsync.connections import connection_for
@@ -35,7 +42,7 @@ log = logging.getLogger(__name__)
 
 #: The Jira issue property holding the KR result summary, and its name in the ledger.
 PROPERTY_KEY = "okrsync"
-PROPERTY_FIELD = "property:okrsync"
+PROPERTY_FIELD = PROPERTY_PREFIX + PROPERTY_KEY
 #: Threads per connection for writes when the connector names no ``concurrency``.
 DEFAULT_WORKERS = 4
 
@@ -118,15 +125,27 @@ def _per_connection(
 
 @dataclass(frozen=True, slots=True)
 class CurrentValues:
-    """Field values read from the trackers, and the connections / targets that failed."""
+    """Field values read from the trackers; the connections that failed as a whole (an
+    outage: their KRs' targets are not asked again this cycle) and the targets that could
+    not be read on a connection that is up (a missing field, a missing issue), each with
+    the tracker's first message."""
 
     values: dict[Slot, object]
     failed_connections: dict[str, str]
-    failed_targets: set[tuple[str, str]]
+    target_errors: dict[tuple[str, str], str]
+
+    @property
+    def failed_targets(self) -> set[tuple[str, str]]:
+        """``(connection, target)`` of every target that could not be read."""
+        return set(self.target_errors)
 
 
 def read_current(slots: Sequence[Slot], connections: Connections) -> CurrentValues:
-    """Read every slot's current value, one batch per connection, connections concurrently."""
+    """Read every slot's current value, one batch per connection, connections concurrently.
+
+    A field of the ``okrsync`` issue property (``PROPERTY_FIELD``) reads the property's
+    JSON (None where it is not set), in the same request as the fields.
+    """
 
     def read(name: str, group: list[Slot]) -> dict[Slot, object] | ConnectorError:
         refs = {FieldRef(slot.target, slot.field): slot for slot in group}
@@ -138,18 +157,24 @@ def read_current(slots: Sequence[Slot], connections: Connections) -> CurrentValu
 
     values: dict[Slot, object] = {}
     failed: dict[str, str] = {}
-    failed_targets: set[tuple[str, str]] = set()
+    targets: dict[tuple[str, str], str] = {}
     for name, answer in _per_connection(dict.fromkeys(slots), lambda s: s.connection, read).items():
         if isinstance(answer, ConnectorError):
             failed[name] = answer.message
             continue
         for slot, value in answer.items():
             if isinstance(value, ConnectorError):
-                failed_targets.add((slot.connection, slot.target))
-                failed.setdefault(name, value.message)
+                if value.retryable or isinstance(value, AuthError):
+                    # The tracker is out (or refuses us): not this target's fault.
+                    failed.setdefault(name, value.message)
+                else:
+                    targets.setdefault((slot.connection, slot.target), value.message)
             else:
                 values[slot] = value
-    return CurrentValues(values, failed, failed_targets)
+    for name in failed:
+        for key in [k for k in targets if k[0] == name]:
+            del targets[key]
+    return CurrentValues(values, failed, targets)
 
 
 def apply_writes(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from connectors.base import (
+    PROPERTY_PREFIX,
     ConnectorError,
     FetchRequest,
     FetchResult,
@@ -149,7 +150,15 @@ class MemoryTracker:
     def read_fields(self, refs: Sequence[FieldRef]) -> dict[FieldRef, object]:
         self.calls.reads.extend(refs)
         self._check()
-        return {ref: self.fields.get((ref.target, ref.field)) for ref in refs}
+        # Issue properties come with the fields, as Jira's search returns them.
+        return {
+            ref: (
+                self.issue_properties.get((ref.target, ref.field.removeprefix(PROPERTY_PREFIX)))
+                if ref.field.startswith(PROPERTY_PREFIX)
+                else self.fields.get((ref.target, ref.field))
+            )
+            for ref in refs
+        }
 
     def write_fields(self, writes: Sequence[FieldWrite]) -> dict[FieldWrite, ConnectorError | None]:
         self._check()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -138,14 +138,20 @@ def test_a_scope_that_comes_back_empty_is_held_until_forced(world: World) -> Non
     assert world.tracker.fields[("OKR-1", "OKR Progress")] == 44.4
     assert world.kr(report, "kr-points").result.progress == 8 / 18  # the last good value
     held_rows = [e for e in world.store.ledger() if e.kind == "held"]
+    # What the cycle computed is recorded: nothing to measure, no number.
     assert [(e.target, e.value_before, e.value_written) for e in held_rows] == [
-        ("OKR-1", 44.4, 0.0)
+        ("OKR-1", 44.4, None)
     ]
     again = world.cycle()
     assert [h.kr_id for h in again.held] == ["kr-points"]
     forced = world.cycle(force=True)
     assert forced.held == []
-    assert world.tracker.fields[("OKR-1", "OKR Progress")] == 0.0
+    # Confirmed, the empty scope is still nothing to measure: shown as unknown with its
+    # reason, the last value kept in the tracker, and the cycle is not a success.
+    kr = world.kr(forced, "kr-points")
+    assert kr.unknown == "nothing to measure: the scope has no items"
+    assert forced.partial
+    assert world.tracker.fields[("OKR-1", "OKR Progress")] == 44.4
 
 
 def test_losing_more_than_the_threshold_share_is_held_and_less_is_not(world: World) -> None:
@@ -160,14 +166,19 @@ def test_losing_more_than_the_threshold_share_is_held_and_less_is_not(world: Wor
     assert world.cycle(settings=lenient).held == []
 
 
-def test_allow_drop_writes_an_emptied_scope(make_world: MakeWorld) -> None:
+def test_allow_drop_writes_a_shrunken_scope_but_never_an_empty_one(make_world: MakeWorld) -> None:
     world = make_world(flags="allow_drop: true")
     world.cycle()
-    for key in ("A-1", "A-2", "A-3", "A-4"):
+    for key in ("A-2", "A-3", "A-4"):
         world.tracker.delete(key)
     report = world.cycle()
     assert report.held == []
-    assert world.tracker.fields[("OKR-1", "OKR Progress")] == 0.0
+    assert world.tracker.fields[("OKR-1", "OKR Progress")] == 100.0  # A-1 (done) is left
+    world.tracker.delete("A-1")
+    emptied = world.cycle()
+    assert emptied.held == []
+    assert world.kr(emptied, "kr-points").unknown == "nothing to measure: the scope has no items"
+    assert world.tracker.fields[("OKR-1", "OKR Progress")] == 100.0
 
 
 def test_a_persons_edit_is_overwritten_and_recorded_as_a_conflict(world: World) -> None:
@@ -262,20 +273,74 @@ def test_checkins_comment_once_per_status_change(make_world: MakeWorld) -> None:
     assert len(world.tracker.calls.comments) == 1
 
 
-def test_a_closed_period_is_written_once_more_then_frozen(world: World) -> None:
+def test_a_closed_period_is_computed_through_its_grace_then_final(world: World) -> None:
     world.cycle()
     world.tracker.change("B-2", status_category=DONE)
-    world.now = world.now.replace(year=2027, month=1, day=1, hour=0)
+    # Two days after 2026-Q4 closed: inside the default 14-day grace period.
+    world.now = datetime(2027, 1, 2, tzinfo=UTC)
     closing = world.cycle()
-    assert world.kr(closing, "kr-count").final
+    kr = world.kr(closing, "kr-count")
+    assert not kr.final and kr.final_on == datetime(2027, 1, 15, tzinfo=UTC)
     assert world.tracker.fields[("OKR-2", "OKR Progress")] == 50.0
-    world.tracker.change("B-3", status_category=DONE)
+    world.tracker.change("B-3", status_category=DONE)  # closed a day late: still counts
+    late = world.cycle()
+    assert world.kr(late, "kr-count").result.progress == 0.75
+    assert world.tracker.fields[("OKR-2", "OKR Progress")] == 75.0
+    world.now = datetime(2027, 1, 15, 1, tzinfo=UTC)
+    last = world.cycle()
+    kr = world.kr(last, "kr-count")
+    assert kr.final and kr.final_since == world.now
+    world.tracker.change("B-2", status_category=TODO)
     world.tracker.calls.fetches.clear()
     later = world.cycle()
-    assert world.tracker.calls.fetches == []
+    assert world.tracker.calls.fetches == []  # final: the scope is not read again
     assert later.writes == []
     kr = world.kr(later, "kr-count")
-    assert kr.frozen and kr.result.progress == 0.5
+    assert kr.frozen and kr.final and kr.result.progress == 0.75
+    assert kr.final_since == last.started_at
+
+
+def test_a_final_field_a_person_edits_is_noticed_and_repaired(world: World) -> None:
+    world.cycle()
+    world.now = datetime(2027, 2, 1, tzinfo=UTC)
+    world.cycle()  # past the grace period: final
+    world.tracker.fields[("OKR-2", "OKR Progress")] = 90.0
+    del world.tracker.issue_properties[("OKR-2", "okrsync")]
+    report = world.cycle()
+    assert [(c.target, c.field, c.ours, c.theirs) for c in report.conflicts] == [
+        ("OKR-2", "OKR Progress", 25.0, 90.0)
+    ]
+    assert world.tracker.fields[("OKR-2", "OKR Progress")] == 25.0
+    assert world.tracker.issue_properties[("OKR-2", "okrsync")]["kr"] == "kr-count"
+    assert world.cycle().writes == []
+
+
+def test_recompute_final_reads_a_closed_period_again(world: World) -> None:
+    world.cycle()
+    world.now = datetime(2027, 2, 1, tzinfo=UTC)
+    first = world.cycle()
+    assert world.kr(first, "kr-count").final
+    world.tracker.change("B-2", status_category=DONE)
+    assert world.cycle().writes == []  # final: the late change is not read
+    again = world.cycle(recompute_final=True)
+    kr = world.kr(again, "kr-count")
+    assert kr.result.progress == 0.5 and kr.final and kr.final_since == again.started_at
+    assert world.tracker.fields[("OKR-2", "OKR Progress")] == 50.0
+
+
+def test_a_longer_grace_period_keeps_computing(world: World) -> None:
+    world.cycle()
+    world.now = datetime(2027, 2, 1, tzinfo=UTC)
+    report = world.cycle(settings=SyncSettings(final_after_days=60))
+    assert not world.kr(report, "kr-count").final
+
+
+def test_a_deleted_property_is_written_again(world: World) -> None:
+    world.cycle()
+    del world.tracker.issue_properties[("OKR-1", "okrsync")]
+    report = world.cycle()
+    assert [(w.target, w.role, w.before) for w in report.writes] == [("OKR-1", "property", None)]
+    assert world.tracker.issue_properties[("OKR-1", "okrsync")]["kr"] == "kr-points"
 
 
 def test_in_progress_items_change_nothing_for_a_count_without_credit(world: World) -> None:

@@ -41,6 +41,8 @@ RUN = {
     "conflicts",
     "stale",
     "failed_sources",
+    "unknown",
+    "final",
 }
 OBJECTIVE = {
     "id",
@@ -76,6 +78,10 @@ KEY_RESULT = {
     "stale_reason",
     "held",
     "frozen",
+    "unknown",
+    "final",
+    "final_since",
+    "final_on",
     "override",
     "forecast",
     "scope_change",
@@ -96,6 +102,7 @@ SOURCE = {
     "items",
     "requests",
     "refused_scopes",
+    "target_errors",
 }
 
 

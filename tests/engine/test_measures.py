@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from mappings.engine import KrResult, evaluate_kr
 from mappings.items import Source, StatusCategory, WorkItem
+from mappings.measures import emptiness
 from mappings.schema import KeyResult
 from tests.engine.factories import (
     BUG_SCOPE,
@@ -127,12 +129,14 @@ def test_points_field_value_wins_over_the_estimate() -> None:
     assert result.progress == pytest.approx(6 / 8)
 
 
-def test_points_all_zero_or_unestimated_is_zero_with_a_note() -> None:
+def test_points_all_zero_or_unestimated_is_unknown_not_zero() -> None:
     items = [item("PAY-2", DONE, estimate=0.0), item("PAY-3")]
     result = run(kr({"kind": "points"}), items)
-    assert result.progress == 0.0
+    assert (result.progress, result.score, result.status) == (None, None, "stale")
     assert result.total_points == 0
-    assert any("no points" in note for note in result.notes)
+    assert result.stale_reason == (
+        "nothing to measure: the scope's 2 item(s) have no points in 'Story Points'"
+    )
 
 
 # --------------------------------------------------------------------------- count
@@ -161,11 +165,45 @@ def test_count_in_progress_credit() -> None:
     assert result.progress == pytest.approx((4 + 0.5 * 2) / 8)
 
 
-def test_zero_items_is_zero_progress_with_a_note_not_an_error() -> None:
-    result = run(kr({"kind": "count"}), [])
-    assert result.progress == 0.0
+@pytest.mark.parametrize("kind", ["count", "points", "milestone"])
+def test_zero_items_is_unknown_progress_not_zero(kind: str) -> None:
+    result = run(kr({"kind": kind}), [])
+    assert (result.progress, result.score, result.status) == (None, None, "stale")
     assert (result.total_count, result.scope_count) == (0, 0)
+    assert result.stale_reason == "nothing to measure: the scope has no items"
     assert "the scope returned no items" in result.notes
+
+
+@pytest.mark.parametrize(
+    ("measure", "meaning"),
+    [
+        ({"kind": "count"}, "unknown"),
+        ({"kind": "points"}, "unknown"),
+        ({"kind": "milestone"}, "unknown"),
+        ({"kind": "metric", "start": 20, "target": 0}, "expected"),
+        (
+            {"kind": "metric", "aggregate": "sum", "field": "Bugs", "start": 9, "target": 2},
+            "expected",
+        ),
+        ({"kind": "metric", "start": 0, "target": 50}, "suspicious"),
+        (
+            {"kind": "metric", "aggregate": "avg", "field": "Age", "start": 9, "target": 2},
+            "unknown",
+        ),
+        ({"kind": "maintain", "max": 3}, "expected"),
+        ({"kind": "maintain", "min": 0, "max": 3}, "expected"),
+        ({"kind": "maintain", "min": 2}, "suspicious"),
+        ({"kind": "maintain", "min": 1, "max": 4}, "suspicious"),
+    ],
+)
+def test_what_an_empty_scope_means_follows_the_measure(
+    measure: dict[str, Any], meaning: str
+) -> None:
+    parsed = kr(measure).measure
+    assert emptiness(parsed) == meaning
+    result = run(kr(measure), [])
+    # Only a measure that cannot count nothing has unknown progress.
+    assert (result.progress is None) == (meaning == "unknown")
 
 
 def test_an_epic_listed_in_its_own_scope_never_counts_itself() -> None:
@@ -332,10 +370,10 @@ def test_milestone_reached_only_when_every_item_is_done() -> None:
     assert run(kr({"kind": "milestone"}, scope=scope), all_done).progress == 1.0
 
 
-def test_milestone_with_no_items_is_not_reached() -> None:
+def test_milestone_with_no_items_is_not_a_milestone_reached_or_missed() -> None:
     result = run(kr({"kind": "milestone"}), [])
-    assert result.progress == 0.0
-    assert result.notes
+    assert result.progress is None
+    assert result.stale_reason == "nothing to measure: the scope has no items"
 
 
 @pytest.mark.parametrize(
