@@ -208,12 +208,18 @@ class CycleProgress(CycleHooks):
             return f"recorded the run in {took}"
         return None
 
-    def summary(self, report: CycleReport, seconds: float) -> str:
-        """One line for the whole cycle: outcome, time, requests per tracker."""
+    def sent_text(self, *, per_tracker: bool = True) -> str:
+        """Requests sent in the cycle, and (``per_tracker``) how many to each tracker."""
         sent = self.requests()
         per = ", ".join(f"{name} {_n(n)}" for name, n in sorted(sent.items()))
-        total = _plural(sum(sent.values()), "request") + (f" ({per})" if per else "")
-        return f"{OUTCOMES.get(report.outcome, report.outcome)} in {seconds:.1f} s: {total}"
+        total = _plural(sum(sent.values()), "request")
+        return f"{total} ({per})" if per and per_tracker else total
+
+    def summary(self, report: CycleReport, seconds: float) -> str:
+        """One line for the whole cycle: outcome, time, requests per tracker."""
+        return (
+            f"{OUTCOMES.get(report.outcome, report.outcome)} in {seconds:.1f} s: {self.sent_text()}"
+        )
 
 
 class PhaseLog(CycleProgress):
@@ -306,11 +312,13 @@ class LiveProgress(CycleProgress):
             writes = f"{_n(self.tally.applied)} of {_plural(planned, 'write')} done{failed}"
         scopes = _plural(read.done if read else 0, "scope")
         items = _plural(read.items if read else 0, "item")
+        head = f"{OUTCOMES.get(report.outcome, report.outcome)} in {seconds:.1f} s: "
+        line = f"{head}{scopes} ({items}), {writes}, {self.sent_text()}"
+        if len(line) + 2 > self.console.width:
+            # One line it is: the split per tracker goes first.
+            line = f"{head}{scopes} ({items}), {writes}, {self.sent_text(per_tracker=False)}"
         ok = report.outcome in {"ok", "dry_run"}
-        return Text.assemble(
-            ("✓ " if ok else "! ", "green" if ok else "yellow"),
-            f"{self.summary(report, seconds)}; read {scopes} ({items}), {writes}",
-        )
+        return Text.assemble(("✓ " if ok else "! ", "green" if ok else "yellow"), line)
 
 
 def stderr_console() -> Console:

@@ -147,14 +147,24 @@ def test_on_a_terminal_the_progress_is_live_and_collapses_to_one_line(cli: Cli) 
     assert "okrsync.progress" not in shown  # no log lines on a terminal
     last = re.split(r"[\r\n]", shown.strip())[-1]
     received = sent(cli)
+    seconds = re.findall(r"in ([\d.]+) s:", last)
     assert last == (
-        f"✓ cycle done in {last.split(' in ')[1].split(' s')[0]} s: "
-        f"{data['run']['requests']} requests (jira:cloud {received['jira:cloud']}, "
-        f"teambition:main {received['teambition:main']}); "
-        f"read {sum(s['scopes'] for s in data['sources'].values())} scopes "
+        f"✓ cycle done in {seconds[0]} s: "
+        f"{sum(s['scopes'] for s in data['sources'].values())} scopes "
         f"({sum(s['items'] for s in data['sources'].values())} items), "
-        f"{len(data['writes'])} of {len(data['writes'])} writes done"
+        f"{len(data['writes'])} of {len(data['writes'])} writes done, "
+        f"{data['run']['requests']} requests (jira:cloud {received['jira:cloud']}, "
+        f"teambition:main {received['teambition:main']})"
     )
+
+
+def test_on_a_narrow_terminal_the_summary_stays_on_one_line(cli: Cli) -> None:
+    result = cli("sync", "--dry-run", env={"TTY_COMPATIBLE": "1", "COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    last = re.split(r"[\r\n]", ANSI.sub("", result.stderr).strip())[-1]
+    assert last.startswith("✓ dry run done in ")
+    assert len(last) <= 80
+    assert re.search(r"\d+ writes planned, \d+ requests$", last)
 
 
 class Recorder(CycleHooks):
@@ -202,8 +212,8 @@ def test_a_terminal_console_renders_the_steps_and_a_summary(env: Env) -> None:
     assert received == report.request_count
     last = re.split(r"[\r\n]", shown.strip())[-1]
     assert last.startswith("✓ cycle done in ")
-    assert f": {report.request_count} requests (" in last
-    assert last.endswith(f"{len(report.writes)} of {len(report.writes)} writes done")
+    assert f"{len(report.writes)} of {len(report.writes)} writes done, " in last
+    assert f", {report.request_count} requests (" in last
 
 
 def test_the_demo_shows_progress_for_both_cycles() -> None:
