@@ -94,6 +94,7 @@ class Step:
     items: int = 0
     seconds: float = 0.0
     requests: int = 0
+    ended: bool = False
 
 
 @dataclass(slots=True)
@@ -134,8 +135,8 @@ class CycleProgress(CycleHooks):
 
     def _close_step(self, now: float, sent: int) -> Step | None:
         step = self.tally.current
-        if step is not None and not step.seconds:
-            step.seconds = max(now - step.started, 1e-9)
+        if step is not None and not step.ended:
+            step.seconds, step.ended = now - step.started, True
             step.requests = sent - step.requests_before
             return step
         return None

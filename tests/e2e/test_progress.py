@@ -136,6 +136,19 @@ def test_a_failing_tracker_is_in_the_summary_line(cli: Cli) -> None:
     assert "jira:cloud failed" in result.stderr  # the operator's warning is still there
 
 
+def test_refused_writes_are_counted_apart(cli: Cli) -> None:
+    assert cli.sandbox.teambition is not None
+    cli.sandbox.teambition.faults.fail(status=400, count=10_000, path="/customfield/update")
+    result = cli("sync", "--output", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    failed = [w for w in data["writes"] if w["error"]]
+    assert failed and all(w["connection"] == "teambition:main" for w in failed)
+    wrote = number(rf"wrote {NUMBER} values, {NUMBER} failed in", result.stderr)
+    assert wrote == [data["run"]["writes"], len(failed)]
+    assert "cycle done with failures in" in result.stderr
+
+
 def test_on_a_terminal_the_progress_is_live_and_collapses_to_one_line(cli: Cli) -> None:
     # rich treats stderr as a terminal under TTY_COMPATIBLE=1, as it would on a real one.
     result = cli("sync", "--output", "json", env={"TTY_COMPATIBLE": "1", "COLUMNS": "200"})
