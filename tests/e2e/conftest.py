@@ -56,6 +56,20 @@ def mutating(entries: list[LoggedRequest]) -> list[LoggedRequest]:
     ]
 
 
+def transition(server: SandboxServer, key: str, status: str) -> None:
+    """Move a Jira issue to ``status`` as a person would: through Jira's transitions API."""
+    if server.data.flavour == "cloud":
+        auth: dict[str, Any] = {"auth": ("demo@okrsync.example", "demo-token")}
+    else:
+        auth = {"headers": {"Authorization": "Bearer demo-pat"}}
+    url = f"{server.url}/rest/api/2/issue/{key}/transitions"
+    with httpx.Client(timeout=10, **auth) as client:
+        offered = client.get(url).raise_for_status().json()["transitions"]
+        chosen = [t["id"] for t in offered if t["to"]["name"] == status]
+        assert chosen, f"{key} cannot move to {status!r}: {[t['name'] for t in offered]}"
+        client.post(url, json={"transition": {"id": chosen[0]}}).raise_for_status()
+
+
 def settings_for(sandbox: Sandbox, flavour: str, state_url: str, **sync: Any) -> Settings:
     """Settings of the demo sandbox: one Jira connection (cloud or datacenter), Teambition."""
     jira: dict[str, Any] = {"url": sandbox.jira[flavour].url, "flavour": flavour}
@@ -120,6 +134,10 @@ class Env:
             settings=sync or self.settings.sync,
             **options,
         )
+
+    def transition(self, key: str, status: str) -> None:
+        """Move a Jira issue to ``status`` over the Jira sandbox's transitions API."""
+        transition(self.jira, key, status)
 
     def clear_logs(self) -> None:
         for server in self.servers:

@@ -95,7 +95,7 @@ def test_a_second_cycle_over_unchanged_data_sends_no_write(env: Env) -> None:
 
 def test_a_change_in_jira_is_written_on_the_next_cycle(env: Env) -> None:
     env.cycle()
-    env.jira.data.transition("PAY-6", "Done")  # 3 more points of checkout v2
+    env.transition("PAY-6", "Done")  # 3 more points of checkout v2
     env.clear_logs()
     report = env.cycle()
     assert kr(report, "pay-checkout-v2").result.progress == pytest.approx(21 / (27 + 27 / 7))
@@ -115,7 +115,7 @@ def test_a_status_change_posts_one_checkin_comment(env: Env) -> None:
     env.cycle()  # plat-k8s-services (checkins: true) is on track: remembered, no comment
     assert env.jira.data.get("OKR-5").comments == []
     for key in ("PLAT-8", "PLAT-9", "PLAT-10", "PLAT-11"):
-        env.jira.data.transition(key, "Done")
+        env.transition(key, "Done")
     report = env.cycle()
     assert [(c.kr_id, c.previous, c.status, c.posted) for c in report.checkins] == [
         ("plat-k8s-services", "on_track", "done", True)

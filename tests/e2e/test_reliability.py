@@ -70,7 +70,7 @@ def test_an_outage_writes_nothing_and_keeps_the_last_good_values(env: Env, outag
     first = env.cycle()
     assert first.outcome == "ok"
     health = env.store.source_health()
-    env.jira.data.transition("PAY-6", "Done")  # a change that must not be written now
+    env.transition("PAY-6", "Done")  # a change that must not be written now
     for server in env.servers:
         if outage == "503":
             server.faults.fail(status=503, count=10_000, retry_after=0)

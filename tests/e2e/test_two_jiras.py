@@ -23,7 +23,7 @@ from okrsync.report import CycleReport
 from okrsync.sandbox.server import Sandbox, SandboxServer, start_sandbox
 from okrsync.settings import Settings
 from okrsync.state import StateStore
-from tests.e2e.conftest import JIRA_FIELD, kr, mutating
+from tests.e2e.conftest import JIRA_FIELD, kr, mutating, transition
 from tests.state.conftest import db_url  # noqa: F401  (SQLite and PostgreSQL)
 
 MAPPING = """
@@ -137,7 +137,7 @@ def test_each_connection_reads_and_writes_its_own_site(sites: TwoSites) -> None:
     assert sites.progress_field(sites.dc, "OKR-2") == 40.0
     assert sites.progress_field(sites.cloud, "OKR-2") is None
 
-    sites.dc.data.transition("PAY-6", "Done")  # only Data Center's copy moves
+    transition(sites.dc, "PAY-6", "Done")  # only Data Center's copy moves
     sites.clear_logs()
     second = sites.cycle()
     assert kr(second, "checkout-dc").result.progress == 5 / 8
@@ -157,9 +157,9 @@ def test_each_connection_reads_and_writes_its_own_site(sites: TwoSites) -> None:
 
 def test_an_outage_of_one_site_leaves_the_other_fresh(sites: TwoSites) -> None:
     sites.cycle()
+    transition(sites.cloud, "PAY-6", "Done")
+    transition(sites.dc, "PAY-6", "Done")
     sites.dc.faults.fail(status=503, count=10_000, retry_after=0)
-    sites.cloud.data.transition("PAY-6", "Done")
-    sites.dc.data.transition("PAY-6", "Done")
     sites.clear_logs()
     report = sites.cycle()
     assert report.outcome == "partial"
