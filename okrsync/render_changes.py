@@ -126,8 +126,14 @@ def print_sources(console: Console, sources: Mapping[str, Mapping[str, Any]]) ->
             console.print(Text(f"  {name} up{reads}", style="green"))
             for error in source.get("refused_scopes", ()):
                 console.print(Text(f"    refused a scope: {error}", style="bold red"))
+            for target, error in source.get("target_errors", {}).items():
+                console.print(Text(f"    {target} not written: {error}", style="bold red"))
         else:
             console.print(Text(f"  {name} DOWN: {source.get('error')}", style="bold red"))
+
+
+def _target_errors(data: Mapping[str, Any]) -> int:
+    return sum(len(s.get("target_errors", {})) for s in data.get("sources", {}).values())
 
 
 def print_changes(console: Console, data: Mapping[str, Any]) -> None:
@@ -136,7 +142,7 @@ def print_changes(console: Console, data: Mapping[str, Any]) -> None:
     writes: list[Mapping[str, Any]] = data["writes"]
     if writes:
         _print_writes(console, writes, run["dry_run"])
-    elif run["held"] or run["stale"]:
+    elif run["held"] or run["stale"] or _target_errors(data):
         console.print(Text("Nothing written.", style="bold"))
     else:
         console.print(Text("Nothing to write: every field already holds its value.", style="bold"))
@@ -176,4 +182,11 @@ def print_changes(console: Console, data: Mapping[str, Any]) -> None:
         f"{count} {noun}{'' if count == 1 else 's'}, {run['held']} held, "
         f"{run['conflicts']} conflicts, {run['stale']} stale"
     )
+    if run.get("unknown"):
+        summary += f" ({run['unknown']} unknown: nothing to measure)"
+    if run.get("final"):
+        summary += f", {run['final']} final"
+    failed_targets = _target_errors(data)
+    if failed_targets:
+        summary += f", {failed_targets} target{'' if failed_targets == 1 else 's'} not written"
     console.print(Text(summary, style="bold"))

@@ -4,7 +4,9 @@ One row per objective and key result: the tree branch and title (cut with an ell
 when long), the id (dim), a progress bar with ``│`` at the expected pace, the percentage
 and the status. At 100 columns and more the id has its own column; on narrower consoles
 (80 columns, or a pipe, where rich assumes 80) it goes on a second, dim line below the
-title, so titles keep room. Stale, held and other notes go on a line of their own.
+title, so titles keep room. Stale, held and other notes go on a line of their own, as
+does why a key result has no forecast yet (in short; ``okrsync explain`` has it all).
+An objective whose every key result is stale says so, with its last values.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ _GAP = "  "
 _MIN_TITLE = 36
 # Longest stale reason shown in the tree; the sources section has the whole error.
 _REASON_WIDTH = 60
+_NO_FORECAST = "no forecast yet: "
 
 
 def pct(value: float | None) -> str:
@@ -82,23 +85,73 @@ def _stale_note(kr: Mapping[str, Any], down: set[str]) -> str:
     return f"STALE: {reason}"
 
 
+def _forecastable(kr: Mapping[str, Any]) -> bool:
+    """Whether a forecast is looked for: not for a final, stale (its own note says why)
+    or done key result, nor for one recorded without any forecast."""
+    if kr.get("final") or kr.get("frozen") or kr.get("stale") or kr.get("status") == "done":
+        return False
+    return isinstance(kr.get("forecast"), Mapping)
+
+
+def _no_forecast_reason(kr: Mapping[str, Any]) -> str | None:
+    """Why a KR has no forecast, in short ("too little history"); ``okrsync explain``
+    gives the whole reason. None when it has one, or when none is looked for."""
+    if not _forecastable(kr) or kr["forecast"].get("projected_progress") is not None:
+        return None
+    # The basis reads "<reason>: <details>"; the tree keeps the reason.
+    return str(kr["forecast"].get("basis") or "unknown").split(":", 1)[0].strip()
+
+
+def _forecast_note(kr: Mapping[str, Any]) -> str | None:
+    reason = _no_forecast_reason(kr)
+    return None if reason is None else _NO_FORECAST + reason
+
+
+def _shared_forecast_reason(krs: Sequence[Mapping[str, Any]]) -> str | None:
+    """The reason when no key result has a forecast, all for the same reason (say, on
+    the first cycles): said once below the tree, not on every row."""
+    reasons = {_no_forecast_reason(kr) for kr in krs if _forecastable(kr)}
+    return next(iter(reasons)) if len(reasons) == 1 and None not in reasons else None
+
+
 def _kr_notes(kr: Mapping[str, Any], down: set[str]) -> list[tuple[str, str]]:
     notes: list[tuple[str, str]] = []
-    if kr.get("stale"):
+    if kr.get("unknown"):
+        shown = "last good numbers shown" if kr.get("progress") is not None else "no number"
+        notes.append((f"UNKNOWN: {kr['unknown']}; {shown}, nothing written", "bold red"))
+    elif kr.get("stale"):
         notes.append((_stale_note(kr, down), "magenta"))
     if kr.get("held"):
         notes.append((f"HELD: {kr['held']}; previous numbers shown, nothing written", "yellow"))
-    if kr.get("frozen"):
-        notes.append(("final: the period closed", "dim"))
+    if kr.get("final"):
+        since = f" since {_day(kr['final_since'])}" if kr.get("final_since") else ""
+        notes.append(
+            (f"final{since}: not recomputed, fields kept as final (--recompute-final)", "dim")
+        )
+    elif kr.get("final_on"):
+        notes.append(
+            (f"period closed: still computed until {_day(kr['final_on'])}, then final", "dim")
+        )
     if kr.get("override") is not None:
         notes.append(("progress set by a person (manual_override)", "cyan"))
+    forecast = _forecast_note(kr)
+    if forecast is not None:
+        notes.append((forecast, "dim"))
     return notes
 
 
+def _day(value: str) -> str:
+    return str(value)[:10]
+
+
 def _objective_notes(objective: Mapping[str, Any]) -> list[tuple[str, str]]:
+    count = len(objective.get("stale_krs", ()))
+    if objective.get("status") == "stale":
+        # Every input is stale: the numbers are the last good ones, not this cycle's.
+        shown = "no values yet" if objective.get("progress") is None else "last values shown"
+        return [(f"STALE: every KR is stale ({count}); {shown}", "magenta")]
     if not objective.get("partially_stale"):
         return []
-    count = len(objective.get("stale_krs", ()))
     return [(f"partially stale: {count} KR{'' if count == 1 else 's'} not fresh", "magenta")]
 
 
@@ -203,6 +256,10 @@ def print_tree(
     nodes = _nodes(objectives, krs, down)
     if not nodes:
         return
+    shared_reason = _shared_forecast_reason(krs)
+    if shared_reason is not None:
+        for node in nodes:
+            node.notes = [n for n in node.notes if not n[0].startswith(_NO_FORECAST)]
     width = console.width
     bar_width = BAR_WIDTH if width >= 70 else 10
     status_width = max(cell_len(status_text(n.data.get("status")).plain) for n in nodes)
@@ -246,3 +303,6 @@ def print_tree(
             sub.rstrip()
             console.print(sub, no_wrap=True, crop=True)
     console.print(legend(objectives, krs), no_wrap=True, crop=True)
+    if shared_reason is not None:
+        text = f"No forecast yet for any key result: {shared_reason} (see okrsync explain)"
+        console.print(Text(text, style="dim"))

@@ -100,6 +100,12 @@ def emit(report: CycleReport, output: str) -> None:
     "--force", is_flag=True, help="Write key results held because their scope lost items."
 )
 @click.option("--only", metavar="KR_ID", help="Sync one key result.")
+@click.option(
+    "--recompute-final",
+    is_flag=True,
+    help="Read and compute key results whose period is final again (their fields are "
+    "otherwise only checked and repaired).",
+)
 @OUTPUT
 @mappings_option
 @pass_app
@@ -108,13 +114,14 @@ def sync_command(
     dry_run: bool,
     force: bool,
     only: str | None,
+    recompute_final: bool,
     output: str,
     mappings_path: Path | None,
 ) -> None:
     """Run one sync cycle: read the trackers, compute every KR, write back the changes.
 
-    Exits 1 when a tracker failed or refused a scope (those key results are stale),
-    0 otherwise.
+    Exits 1 when a tracker failed, refused a scope or a write target, or a key result
+    has nothing to measure (those key results are not written), 0 otherwise.
     """
     settings = app.settings()
     tree = load_mappings(
@@ -133,6 +140,7 @@ def sync_command(
                     dry_run=dry_run,
                     force=force,
                     only=only,
+                    recompute_final=recompute_final,
                     hooks=CombinedHooks(LogHooks(), progress),
                 )
         finally:
