@@ -26,7 +26,7 @@ _ROLE_NOTE = {
     "expected": "the expected pace (the share of the period elapsed)",
     "forecast": "the progress projected for the end of the period",
     "last_synced": "when okrsync last changed the target",
-    "property": "the whole result as JSON, for JQL and dashboards",
+    "property": "the whole result as JSON, for scripts and apps reading the REST API",
 }
 _RATIO_ROLES = ("progress", "expected", "forecast")
 
