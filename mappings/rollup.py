@@ -6,8 +6,11 @@ children first. Inputs whose progress is unknown (None) are left out of the mean
 make the objective ``partially_stale``; a stale KR that kept its last value counts that
 value and also marks the objective ``partially_stale``. A child's staleness carries up
 to its parents, and ``stale_krs`` lists every stale KR feeding the objective, at any
-depth. An objective with nothing known to average has progress None: ``stale`` if it
-has inputs (all unknown), ``not_started`` if it has none at all.
+depth. When every input is stale (each KR, each child objective that has inputs), the
+objective is ``stale`` too: its progress is the mean of the last values kept, and
+``partially_stale`` stays set (some, here all, inputs are stale). An objective with
+nothing known to average has progress None: ``stale`` if it has inputs (all unknown),
+``not_started`` if it has none at all.
 """
 
 from __future__ import annotations
@@ -117,17 +120,22 @@ def rollup(
         inputs: list[tuple[float, float]] = []
         stale: set[str] = set()
         partially_stale = False
+        # Whether each input (KR, or child objective with inputs of its own) is stale.
+        fresh: list[bool] = []
         for kr in objective.key_results:
             kr_result = kr_results.get(kr.id)
             if kr_result is None or kr_result.status == "stale" or kr_result.progress is None:
                 stale.add(kr.id)
                 partially_stale = True
+            fresh.append(kr.id not in stale)
             if kr_result is not None and kr_result.progress is not None:
                 inputs.append((kr.weight, kr_result.progress))
         for child_id in children:
             child = visit(child_id)
             stale |= stale_below[child_id]
             partially_stale = partially_stale or child.partially_stale
+            if child.progress is not None or child.status == "stale":
+                fresh.append(child.status != "stale")
             if child.progress is None:
                 partially_stale = partially_stale or child.status == "stale"
             else:
@@ -144,6 +152,7 @@ def rollup(
             stale_krs=tuple(sorted(stale)),
             children=children,
             has_inputs=has_inputs,
+            all_stale=bool(fresh) and not any(fresh),
         )
         in_progress.pop()
         done[objective_id] = result
@@ -167,11 +176,16 @@ def _objective_result(
     stale_krs: tuple[str, ...],
     children: tuple[str, ...],
     has_inputs: bool,
+    all_stale: bool,
 ) -> ObjectiveResult:
     expected = expected_ratio(period, now)
     status: Status
     if progress is None:
         status = "stale" if has_inputs else "not_started"
+    elif all_stale:
+        # Nothing under it is fresh: its progress is the last good values, and a pace
+        # status would present them as this cycle's.
+        status = "stale"
     else:
         status = pace_status(progress, expected, thresholds, started=has_started(period, now))
     return ObjectiveResult(

@@ -86,9 +86,12 @@ def _stale_note(kr: Mapping[str, Any], down: set[str]) -> str:
 
 
 def _forecastable(kr: Mapping[str, Any]) -> bool:
-    """Whether a forecast is looked for: not for a final, stale (its own note says why)
-    or done key result, nor for one recorded without any forecast."""
+    """Whether a forecast is looked for: not for a final, stale (its own note says why),
+    done or fully achieved key result, nor for one recorded without any forecast."""
     if kr.get("final") or kr.get("frozen") or kr.get("stale") or kr.get("status") == "done":
+        return False
+    progress = kr.get("progress")
+    if isinstance(progress, int | float) and progress >= 1.0:
         return False
     return isinstance(kr.get("forecast"), Mapping)
 
