@@ -8,6 +8,7 @@ must not create a second field that differs from an existing one by a letter or 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 __all__ = ["close_names", "did_you_mean", "near_duplicates"]
@@ -16,6 +17,7 @@ __all__ = ["close_names", "did_you_mean", "near_duplicates"]
 # offered as "did you mean": high enough that a missing "OKR Summary" is not taken for
 # Jira's own "Summary" (0.82).
 SUGGEST_CUTOFF = 0.85
+_NUMBER = re.compile(r"\d+")
 
 
 def _folded(name: str) -> str:
@@ -48,13 +50,15 @@ def _allowed_letters(folded: str) -> int:
 
 def near_duplicates(name: str, known: Iterable[str]) -> list[str]:
     """Existing names that ``name`` differs from only in case, spacing, or one or two
-    letters (one for names under ten letters, none under five), closest first; ``name``
-    itself is left out."""
+    letters (one for names under ten letters, none under five) and not in any number,
+    closest first; ``name`` itself is left out."""
     folded = _folded(name)
     limit = _allowed_letters(folded)
+    numbers = _NUMBER.findall(name)
     found: list[tuple[int, str]] = []
     for other in dict.fromkeys(known):
-        if other == name:
+        # Numbers tell names apart on purpose ("OKR Forecast 2", "Q3 Target").
+        if other == name or _NUMBER.findall(other) != numbers:
             continue
         distance = _edit_distance(folded, _folded(other), limit)
         if distance <= limit:

@@ -141,11 +141,11 @@ def test_sync_names_the_close_field_for_both_trackers(sandbox: Sandbox, tmp_path
     result = okrsync(sandbox, tmp_path, "sync")
     assert result.exit_code == 1, result.output
     assert (
-        "jira:cloud DOWN: field 'OKR Progres' does not exist on Jira connection 'cloud' "
+        "OKR-1 not written: field 'OKR Progres' does not exist on Jira connection 'cloud' "
         "(did you mean 'OKR Progress'?): fix the name in the mapping\n"
     ) in result.stdout
     assert (
-        "teambition:main DOWN: Teambition project Mobile App has no custom field "
+        "tb-task-okr-home not written: Teambition project Mobile App has no custom field "
         "'okr progres' (did you mean 'OKR Progress'?): fix the name in the mapping\n"
     ) in result.stdout
 
@@ -187,3 +187,9 @@ def test_bootstrap_creates_a_similar_field_when_told_to(sandbox: Sandbox, tmp_pa
     assert result.exit_code == 0, result.output
     assert "  created       OKR Progres (number) as customfield_" in result.output
     assert [body["name"] for body in _field_posts(sandbox)] == ["OKR Progres"]  # type: ignore[index]
+
+
+def test_a_numbered_variant_is_another_field_not_a_typo(sandbox: Sandbox, tmp_path: Path) -> None:
+    result = okrsync(sandbox, tmp_path, "fields", "bootstrap", jira_progress="OKR Progress 2")
+    assert result.exit_code == 0, result.output
+    assert "  created       OKR Progress 2 (number) as customfield_" in result.output
