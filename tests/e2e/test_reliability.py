@@ -1,7 +1,8 @@
 """RELIABILITY.md promises 1-4, each shown with faults injected by the sandbox over HTTP.
 
 1. A source outage writes nothing and keeps last good values.
-2. A suspicious empty scope is held (``--force`` or ``allow_drop`` writes it).
+2. A suspicious empty scope is held (``--force`` or ``allow_drop`` confirms it; an empty
+   scope with nothing to measure is then unknown, never written as 0%).
 3. A second cycle over unchanged data sends zero writes (see also test_demo_sync).
 4. A person's edit of an okrsync-owned field is detected, recorded, handled by the policy.
 """
@@ -121,15 +122,23 @@ def test_a_scope_that_comes_back_empty_is_held_until_forced(env: Env) -> None:
     touched = {e.path.split("/")[5] for e in env.mutations()}
     assert str(okr1.id) not in touched and "OKR-1" not in touched
     assert env.jira_fields("OKR-1")["OKR Progress"] == 58.3
+    # What the cycle computed is in the ledger: nothing to measure, so no number.
     assert [(e.target, e.value_before, e.value_written) for e in _held_rows(env)] == [
-        ("OKR-1", 58.3, 0.0)
+        ("OKR-1", 58.3, None)
     ]
     assert env.store.last_run().held_count == 1  # type: ignore[union-attr]
     assert [h.kr_id for h in env.cycle().held] == ["pay-checkout-v2"]  # still held
+    env.clear_logs()
     forced = env.cycle(force=True)
     assert forced.held == []
-    assert kr(forced, "pay-checkout-v2").result.progress == 0.0
-    assert env.jira_fields("OKR-1")["OKR Progress"] == 0.0
+    # Confirmed empty, the epic still has nothing to measure: unknown, never 0%.
+    checkout = kr(forced, "pay-checkout-v2")
+    assert checkout.unknown == "nothing to measure: the scope has no items"
+    assert checkout.result.progress == pytest.approx(0.583, abs=1e-3)  # the last good value
+    assert forced.partial  # `okrsync sync` exits 1
+    touched = {e.path.split("/")[5] for e in env.mutations()}
+    assert str(okr1.id) not in touched and "OKR-1" not in touched
+    assert env.jira_fields("OKR-1")["OKR Progress"] == 58.3
 
 
 def test_losing_more_than_the_share_is_held(env: Env) -> None:
@@ -172,14 +181,22 @@ def flagged_env(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("flagged_env", ["allow_drop"], indirect=True)
-def test_allow_drop_writes_an_emptied_scope(flagged_env: Env) -> None:
+def test_allow_drop_writes_a_shrunken_scope_but_never_an_empty_one(flagged_env: Env) -> None:
     env = flagged_env
     env.cycle()
-    for key in STORIES:
+    before = env.jira_fields("OKR-1")["OKR Progress"]
+    for key in STORIES[:5]:  # 5 of 8 is more than half: held without the flag
         env.jira.data.delete_issue(key)
     report = env.cycle()
     assert report.held == []
-    assert env.jira_fields("OKR-1")["OKR Progress"] == 0.0
+    assert env.jira_fields("OKR-1")["OKR Progress"] != before
+    shrunk = env.jira_fields("OKR-1")["OKR Progress"]
+    for key in STORIES[5:]:
+        env.jira.data.delete_issue(key)
+    emptied = env.cycle()
+    assert emptied.held == [] and emptied.partial
+    assert kr(emptied, "checkout").unknown == "nothing to measure: the scope has no items"
+    assert env.jira_fields("OKR-1")["OKR Progress"] == shrunk
 
 
 # -- 4. a person's edit --------------------------------------------------------------------
