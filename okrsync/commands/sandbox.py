@@ -10,6 +10,13 @@ from typing import Any
 
 import click
 
+
+class BadSeed(click.ClickException):
+    """A seed file with problems: each is printed with its path; exit code 2."""
+
+    exit_code = 2
+
+
 FLAVOURS = {"cloud": ("cloud",), "datacenter": ("datacenter",), "both": ("cloud", "datacenter")}
 
 
@@ -64,7 +71,7 @@ def sandbox_command(
     Faults can also be injected at runtime over HTTP on every server, e.g.
     curl -X POST URL/_sandbox/faults -d '{"rate_limit": 5, "retry_after": 2}'.
     """
-    from okrsync.sandbox.server import SandboxError, start_sandbox
+    from okrsync.sandbox.server import SandboxError, SeedError, start_sandbox
 
     faults = _parse_faults(faults_json)
     try:
@@ -76,6 +83,8 @@ def sandbox_command(
             port=port,
             quiet=not access_log,
         )
+    except SeedError as exc:
+        raise BadSeed(str(exc)) from None
     except (SandboxError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     with sandbox:
@@ -95,11 +104,12 @@ def sandbox_command(
                     click.echo(f"  bearer token {user.pat} (user {user.name}, {access})")
         if sandbox.teambition is not None:
             click.echo(f"Teambition      {sandbox.teambition.url}")
-            if seed == "demo":
-                click.echo(
-                    "  app id okrsync-demo / secret demo-secret, tenant tb-org-demo, "
-                    "operator tb-user-ana"
-                )
+            store = sandbox.teambition.data
+            tenants = ", ".join(store.organizations) or "none declared"
+            operators = ", ".join(list(store.members)[:3]) or "any user"
+            for app_id, secret in store.apps.items():
+                click.echo(f"  app id {app_id} / secret {secret}, tenant {tenants}")
+            click.echo(f"  operator {operators}")
         click.echo(
             "Admin: POST <url>/_sandbox/faults | POST /_sandbox/reset | "
             "GET or DELETE /_sandbox/log (on the server root)"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -22,15 +23,28 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from okrsync.sandbox.faults import Faults, RequestLog, WSGIApp
+from okrsync.sandbox.jira.seed_check import check_section as check_jira
+from okrsync.sandbox.seed_check import Problems, SeedProblems
+from okrsync.sandbox.teambition.seed import check_section as check_teambition
 
 JIRA_FLAVOURS = ("cloud", "datacenter")
 #: Port offsets from the base port when one is given (the CLI's fixed layout).
 PORT_OFFSETS = {"cloud": 0, "datacenter": 1, "teambition": 2}
 TEAMBITION_PREFIX = "/api"
+SEED_KEYS = frozenset({"jira", "teambition"})
 
 
 class SandboxError(Exception):
     """The sandbox cannot start as asked (bad seed, unknown flavour)."""
+
+
+class SeedError(SandboxError):
+    """A seed the sandbox refuses: one line per problem, ``<source>: <path>: <problem>``."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        super().__init__("\n".join(f"{source}: {problem}" for problem in problems))
+        self.source = source
+        self.problems = list(problems)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -123,12 +137,24 @@ class Sandbox:
         self.stop()
 
 
+def check_seed(data: Any, source: str) -> None:
+    """Raise :class:`SeedError` listing every problem of a seed's sections, located."""
+    problems = Problems()
+    if problems.is_mapping(data, "seed"):
+        problems.known_keys(data, "seed", SEED_KEYS)
+        problems.found += check_jira(data.get("jira")) + check_teambition(data.get("teambition"))
+    if problems.found:
+        raise SeedError(source, problems.found)
+
+
 def load_seed(seed: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     """Resolve a seed: ``"demo"``, ``"generated:N"``, a JSON/YAML file, or a dict.
 
-    The result has optional ``"jira"`` and ``"teambition"`` sections.
+    The result has optional ``"jira"`` and ``"teambition"`` sections. A file or dict seed
+    is checked first: :class:`SeedError` names the file and the path of each bad entry.
     """
     if isinstance(seed, Mapping):
+        check_seed(seed, "seed")
         return dict(seed)
     if isinstance(seed, str) and seed == "demo":
         from okrsync.sandbox.demo import demo_seed
@@ -149,14 +175,25 @@ def load_seed(seed: str | Path | Mapping[str, Any]) -> dict[str, Any]:
         if path.suffix.lower() in {".yaml", ".yml"}:
             from ruamel.yaml import YAML
 
-            loaded = YAML(typ="safe").load(text)
+            # YAML reads unquoted times as datetimes; the trackers' JSON carries text.
+            loaded = json.loads(json.dumps(YAML(typ="safe").load(text), default=_iso))
         else:
             loaded = json.loads(text)
     except Exception as exc:
-        raise SandboxError(f"seed {path}: cannot parse: {exc}") from exc
+        raise SeedError(str(seed), [f"cannot parse: {exc}"]) from None
     if not isinstance(loaded, dict):
-        raise SandboxError(f"seed {path}: expected a mapping with 'jira' and/or 'teambition'")
+        raise SeedError(str(seed), ["expected a mapping with 'jira' and/or 'teambition'"])
+    check_seed(loaded, str(seed))
     return loaded
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot read {value!r} as JSON")
 
 
 def start_jira(
@@ -222,6 +259,9 @@ def start_sandbox(
     if unknown:
         raise SandboxError(f"unknown Jira flavour(s) {unknown}; expected {list(JIRA_FLAVOURS)}")
     data = load_seed(seed)
+    source = "seed" if isinstance(seed, Mapping) else str(seed)
+    builtin = isinstance(seed, str) and (seed == "demo" or seed.startswith("generated:"))
+    section = "jira"
     started: dict[str, SandboxServer] = {}
     tb: SandboxServer | None = None
 
@@ -233,12 +273,19 @@ def start_sandbox(
             started[flavour] = start_jira(
                 data.get("jira"), flavour, host=host, port=port_for(flavour), quiet=quiet
             )
+        section = "teambition"
         if teambition:
             tb = start_teambition(
                 data.get("teambition"), host=host, port=port_for("teambition"), quiet=quiet
             )
-    except BaseException:
+    except BaseException as exc:
         for server in started.values():
             server.stop()
+        if isinstance(exc, SeedProblems):
+            raise SeedError(source, exc.problems) from None
+        if not builtin and isinstance(exc, KeyError | TypeError | ValueError | AttributeError):
+            # A shape no check foresaw: still one line naming the seed, not a traceback.
+            problem = f"{section}: cannot load: {type(exc).__name__}: {exc}"
+            raise SeedError(source, [problem]) from exc
         raise
     return Sandbox(started, tb)

@@ -14,6 +14,10 @@ A seed section is JSON (or YAML) of this shape, every key optional::
                  an epic; extra top-level "editable": [...] overrides the screen>]}
 
 Issue JSON may be sparse (``{"name": "Done"}`` for a status); the store fills in the rest.
+It may also be exactly what ``GET /rest/api/2|3/issue/{key}`` returns: with
+``expand=names,schema`` it declares its own custom fields (and a select field's options
+are the values the issues hold), so ``fields`` need not list them. A status in
+``statuses`` takes ``category`` or the REST ``statusCategory: {key: ...}``.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from okrsync.sandbox.jira.model import (
     jira_time,
     parse_time,
 )
+from okrsync.sandbox.jira.seed_check import check_section, status_category
 from okrsync.sandbox.jira.store import JiraStore
+from okrsync.sandbox.seed_check import SeedProblems
 
 DEMO_USERS: list[dict[str, Any]] = [
     {
@@ -195,19 +201,44 @@ def _issue(store: JiraStore, raw: Mapping[str, Any], now: str) -> tuple[Issue, s
     return issue, parent
 
 
+def _fields_from_issues(store: JiraStore, issues: list[Mapping[str, Any]]) -> None:
+    """Declare the custom fields issues describe with ``names`` and ``schema`` (as
+    ``expand=names,schema`` returns them) and the seed's ``fields`` did not."""
+    found: dict[str, dict[str, Any]] = {}
+    for raw in issues:
+        names, schemas = raw.get("names") or {}, raw.get("schema") or {}
+        for fid, schema in schemas.items():
+            if fid.startswith("customfield_") and isinstance(schema, dict) and schema.get("custom"):
+                found.setdefault(fid, {"id": fid, "name": names.get(fid, fid), "schema": schema})
+    for fid, raw_field in found.items():
+        if fid in store.fields:
+            continue
+        options: dict[str, dict[str, Any]] = {}
+        if raw_field["schema"].get("type") == "option":
+            for raw in issues:
+                value = (raw.get("fields") or {}).get(fid)
+                if isinstance(value, dict) and value.get("value") is not None:
+                    options.setdefault(str(value["value"]), value)
+        store.add_field(*_field({**raw_field, "options": list(options.values())}))
+
+
 def load_store(section: Mapping[str, Any] | None, flavour: str) -> JiraStore:
     """A new store for ``flavour`` holding the seed section's data."""
+    problems = check_section(section)
+    if problems:
+        raise SeedProblems(problems)
     section = section or {}
     store = JiraStore(flavour)
     for raw_field in section.get("fields") or []:
         store.add_field(*_field(raw_field))
+    _fields_from_issues(store, section.get("issues") or [])
     for project in section.get("projects") or []:
         store.ensure_project(str(project["key"]), project.get("name"), project.get("id"))
     for status in section.get("statuses") or []:
         store.statuses[str(status["name"]).lower()] = StatusDef(
             str(status.get("id", 10100 + len(store.statuses))),
             str(status["name"]),
-            str(status.get("category", "indeterminate")),
+            str(status_category(status) or "indeterminate"),
         )
     store.users = [_user(u) for u in (section.get("users") or DEMO_USERS)]
     store.screens = {k: frozenset(v) for k, v in (section.get("screens") or {}).items()}

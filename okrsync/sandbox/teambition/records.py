@@ -61,7 +61,10 @@ def normalize_task(raw: Record, default_time: str) -> Record:
         task[key] = task.get(key) or ""
     for key in _TIME_FIELDS:
         value = task.get(key)
-        task[key] = canonical_time(value) if value else None
+        try:
+            task[key] = canonical_time(str(value)) if value else None
+        except ValueError:
+            raise RecordError(f"{key}: expected an ISO 8601 time, got {value!r}") from None
     task["created"] = task["created"] or default_time
     task["updated"] = task["updated"] or task["created"]
     task["isDone"] = bool(task.get("isDone"))

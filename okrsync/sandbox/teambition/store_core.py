@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from okrsync.sandbox.seed_check import SeedProblems
 from okrsync.sandbox.teambition import tql
 from okrsync.sandbox.teambition.records import RecordError, normalize_project, normalize_task
+from okrsync.sandbox.teambition.seed import check_section, normalize_section
 from okrsync.sandbox.teambition.tql_eval import (
     canonical_time,
     compile_order,
@@ -44,8 +46,11 @@ class StoreCore:
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
+        problems = check_section(section)
+        if problems:
+            raise SeedProblems(problems)
         # kept as JSON: reloading it is much faster than deep-copying tens of thousands of tasks
-        self._seed = json.dumps(dict(section or {}), default=str)
+        self._seed = json.dumps(normalize_section(section), default=str)
         self._clock = clock or (lambda: datetime.now(UTC))
         self.lock = threading.RLock()
         self.reset()
@@ -93,8 +98,11 @@ class StoreCore:
             self.version = 0
             self._cache: dict[tuple[Any, ...], list[str]] = {}
             self._counter = 0
-            for raw in seed.get("tasks", []):
-                task = normalize_task(raw, default_time)
+            for index, raw in enumerate(seed.get("tasks", [])):
+                try:
+                    task = normalize_task(raw, default_time)
+                except ValueError as exc:  # a bad time or story point: say which task
+                    raise SeedProblems([f"teambition.tasks[{index}]: {exc}"]) from None
                 if task["projectId"] not in self.projects:
                     raise RecordError(f"task {task['id']!r} names unknown project")
                 self._assign_unique_id(task)
