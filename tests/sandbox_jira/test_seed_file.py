@@ -3,9 +3,12 @@ and a bad seed stops the sandbox with located problems and exit code 2."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +216,30 @@ def test_the_command_exits_2_without_a_traceback(tmp_path: Path) -> None:
         done.stderr.strip() == f"Error: {bad}: teambition.tasks[3].customfields[0]: missing 'cfId'"
     )
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_the_command_prints_the_credentials_the_seed_declares() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "okrsync", "sandbox", "--seed", str(EXAMPLE), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any("Ctrl-C" in line for line in lines):
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+    text = "".join(lines)
+    assert "basic auth alex@shop.example / API token alex-token (read-write)" in text
+    assert "bearer token robin-pat (user robin, read-only)" in text
+    assert "app id shop-okrsync / secret shop-secret, tenant org-shop" in text
+    assert "operator user-alex" in text
