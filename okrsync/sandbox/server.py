@@ -13,8 +13,9 @@ goes back to the seed with ``data.reset()``, ``POST /_sandbox/reset`` with the b
 from __future__ import annotations
 
 import json
+import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
@@ -39,10 +40,13 @@ class SandboxError(Exception):
 
 
 class SeedError(SandboxError):
-    """A seed the sandbox refuses: one line per problem, ``<source>: <path>: <problem>``."""
+    """A seed the sandbox refuses: one line per problem, ``<source>: <path>: <problem>``
+    (``<source>:<line>: ...`` when the line of a YAML seed's entry is known)."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
-        super().__init__("\n".join(f"{source}: {problem}" for problem in problems))
+    def __init__(self, source: str, problems: list[str], lines: Sequence[int | None] = ()) -> None:
+        lines = list(lines) or [None] * len(problems)
+        where = [f"{source}:{line}" if line else source for line in lines]
+        super().__init__("\n".join(f"{at}: {p}" for at, p in zip(where, problems, strict=True)))
         self.source = source
         self.problems = list(problems)
 
@@ -137,14 +141,42 @@ class Sandbox:
         self.stop()
 
 
-def check_seed(data: Any, source: str) -> None:
-    """Raise :class:`SeedError` listing every problem of a seed's sections, located."""
+def check_seed(data: Any, source: str, text: str | None = None) -> None:
+    """Raise :class:`SeedError` listing every problem of a seed's sections, located (with
+    line numbers when ``text`` is the seed's YAML)."""
     problems = Problems()
     if problems.is_mapping(data, "seed"):
         problems.known_keys(data, "seed", SEED_KEYS)
         problems.found += check_jira(data.get("jira")) + check_teambition(data.get("teambition"))
     if problems.found:
-        raise SeedError(source, problems.found)
+        lines = yaml_lines(text, problems.found) if text is not None else []
+        raise SeedError(source, problems.found, lines)
+
+
+_STEP = re.compile(r"\[(\d+)\]|([^.\[]+)")
+
+
+def yaml_lines(text: str, problems: list[str]) -> list[int | None]:
+    """The line of each problem's entry in the YAML ``text`` (the deepest part of its path
+    that the text has), or None."""
+    from ruamel.yaml import YAML
+
+    root = YAML(typ="rt").load(text)
+    found: list[int | None] = []
+    for problem in problems:
+        node, line = root, None
+        path = problem.split(": ", 1)[0]
+        for index, key in _STEP.findall(path.removeprefix("seed")):
+            position = None
+            if index and isinstance(node, list) and int(index) < len(node):
+                position, node = node.lc.item(int(index)), node[int(index)]  # type: ignore[attr-defined]
+            elif key and isinstance(node, dict) and key in node:
+                position, node = node.lc.key(key), node[key]  # type: ignore[attr-defined]
+            if position is None:
+                break
+            line = position[0] + 1
+        found.append(line)
+    return found
 
 
 def load_seed(seed: str | Path | Mapping[str, Any]) -> dict[str, Any]:
@@ -183,7 +215,7 @@ def load_seed(seed: str | Path | Mapping[str, Any]) -> dict[str, Any]:
         raise SeedError(str(seed), [f"cannot parse: {exc}"]) from None
     if not isinstance(loaded, dict):
         raise SeedError(str(seed), ["expected a mapping with 'jira' and/or 'teambition'"])
-    check_seed(loaded, str(seed))
+    check_seed(loaded, str(seed), text if path.suffix.lower() in {".yaml", ".yml"} else None)
     return loaded
 
 

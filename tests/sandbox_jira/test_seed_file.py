@@ -172,7 +172,9 @@ def test_a_bad_seed_names_the_file_and_the_entry(tmp_path: Path, text: str, prob
     seed.write_text(text, encoding="utf-8")
     with pytest.raises(SeedError) as raised:
         start_sandbox(seed, jira=("cloud",), teambition=True)
-    assert f"{seed}: {problem}" in str(raised.value)
+    # YAML seeds also give the line of the entry.
+    located = rf"^{re.escape(str(seed))}(:\d+)?: {re.escape(problem)}"
+    assert re.search(located, str(raised.value), flags=re.M), str(raised.value)
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
@@ -213,7 +215,8 @@ def test_the_command_exits_2_without_a_traceback(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert (
-        done.stderr.strip() == f"Error: {bad}: teambition.tasks[3].customfields[0]: missing 'cfId'"
+        done.stderr.strip()
+        == f"Error: {bad}:7: teambition.tasks[3].customfields[0]: missing 'cfId'"
     )
     assert "Traceback" not in done.stderr + done.stdout
 
