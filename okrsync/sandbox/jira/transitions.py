@@ -80,14 +80,20 @@ def post_transition(ctx: Ctx, key: str) -> Response:
     issue = ctx.issue(key)
     ctx.require_write()
     body = ctx.body()
-    transition = body.get("transition") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        body = {}
+    transition = body.get("transition")
     tid = transition.get("id") if isinstance(transition, dict) else None
     if tid is None or isinstance(tid, bool) or str(tid).strip() == "":
         raise JiraHTTPError(400, ["Missing 'transition' identifier"])
     tid = str(tid).strip()
-    assert isinstance(body, dict)
     # Without a transition screen, Jira refuses any field the request tries to set.
-    named = [*(body.get("fields") or {}), *(body.get("update") or {})]
+    named = [
+        str(name)
+        for part in ("fields", "update")
+        if isinstance(body.get(part), dict)
+        for name in body[part]
+    ]
     if named:
         message = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
         raise JiraHTTPError(400, errors={f: message.format(f) for f in named})
