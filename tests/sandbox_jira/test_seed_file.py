@@ -246,3 +246,9 @@ def test_the_command_prints_the_credentials_the_seed_declares() -> None:
     assert "bearer token robin-pat (user robin, read-only)" in text
     assert "app id shop-okrsync / secret shop-secret, tenant org-shop" in text
     assert "operator user-alex" in text
+
+
+def test_what_no_check_foresaw_still_names_the_issue() -> None:
+    odd = {"key": "A-1", "fields": {"issuetype": {"name": 3}}}  # a type name that is no text
+    with pytest.raises(SeedError, match=r"^seed: jira\.issues\[0\]: cannot load: "):
+        start_sandbox({"jira": {"issues": [odd]}}, jira=("cloud",), teambition=False)

@@ -37,7 +37,7 @@ from okrsync.sandbox.jira.model import (
     jira_time,
     parse_time,
 )
-from okrsync.sandbox.jira.seed_check import check_section, status_category
+from okrsync.sandbox.jira.seed_check import status_category
 from okrsync.sandbox.jira.store import JiraStore
 from okrsync.sandbox.seed_check import SeedProblems
 
@@ -224,9 +224,6 @@ def _fields_from_issues(store: JiraStore, issues: list[Mapping[str, Any]]) -> No
 
 def load_store(section: Mapping[str, Any] | None, flavour: str) -> JiraStore:
     """A new store for ``flavour`` holding the seed section's data."""
-    problems = check_section(section)
-    if problems:
-        raise SeedProblems(problems)
     section = section or {}
     store = JiraStore(flavour)
     for raw_field in section.get("fields") or []:
@@ -246,8 +243,14 @@ def load_store(section: Mapping[str, Any] | None, flavour: str) -> JiraStore:
     now = jira_time(store.clock())
     links: list[tuple[str, str]] = []
     next_id = 10000
-    for raw in section.get("issues") or []:
-        issue, parent = _issue(store, raw, now)
+    # Seed files are checked before loading (see seed_check); what slips through a check
+    # still names the issue it came from.
+    for index, raw in enumerate(section.get("issues") or []):
+        try:
+            issue, parent = _issue(store, raw, now)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            problem = f"jira.issues[{index}]: cannot load: {type(exc).__name__}: {exc}"
+            raise SeedProblems([problem]) from None
         if issue.id == 0:
             issue.id = next_id
         next_id = max(next_id, issue.id) + 1
