@@ -42,12 +42,12 @@ from benchmarks.throughput import search_throughput
 from connectors.base import Connector
 from mappings.loader import load_mappings
 from mappings.tree import OkrTree
-from okrsync.connections import build_connectors
-from okrsync.cycle import run_cycle
-from okrsync.report import CycleReport
+from okrsync.config.settings import Settings
 from okrsync.sandbox.server import Sandbox, SandboxServer, start_sandbox
-from okrsync.settings import Settings
 from okrsync.state import StateStore
+from okrsync.sync.connections import build_connectors
+from okrsync.sync.cycle import run_cycle
+from okrsync.sync.report import CycleReport
 
 __all__ = ["main"]
 

@@ -1,7 +1,7 @@
 """The small protocol every tracker connector implements, and the values it exchanges.
 
 A connector does no OKR logic: it turns scopes into WorkItems, and reads and writes named
-fields on named targets. The cycle (``okrsync.cycle``) decides what to fetch and write.
+fields on named targets. The cycle (``okrsync.sync.cycle``) decides what to fetch and write.
 """
 
 from __future__ import annotations

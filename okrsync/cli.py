@@ -18,8 +18,8 @@ from okrsync.commands.config import config_group, schema_command
 from okrsync.commands.fields import fields_group
 from okrsync.commands.sandbox import sandbox_command
 from okrsync.commands.sync import SYNC_COMMANDS
+from okrsync.config.settings import SettingsError, unknown_environment
 from okrsync.errors import UserError
-from okrsync.settings import SettingsError, unknown_environment
 from okrsync.state.errors import StateError
 
 log = logging.getLogger("okrsync")

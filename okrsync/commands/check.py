@@ -12,9 +12,9 @@ from mappings.loader import load_mappings
 from mappings.schema import Scope, scope_source
 from mappings.tree import OkrTree
 from okrsync.commands.common import AppContext, mappings_option, pass_app
-from okrsync.connections import build_connectors
-from okrsync.settings import Settings, SettingsError
-from okrsync.writeback import Connections, resolve_targets
+from okrsync.config.settings import Settings, SettingsError
+from okrsync.sync.connections import build_connectors
+from okrsync.sync.writeback import Connections, resolve_targets
 
 
 @click.command("check")

@@ -10,16 +10,16 @@ from typing import Any
 
 import click
 
-from okrsync import render
-from okrsync.logs import RedactSecrets, setup_logging
-from okrsync.report import versioned
-from okrsync.settings import (
+from okrsync.config.logs import RedactSecrets, setup_logging
+from okrsync.config.settings import (
     SECRET_KEYS,
     Settings,
     load_settings,
     unknown_environment,
     url_passwords,
 )
+from okrsync.sync.report import versioned
+from okrsync.views import text as render
 
 log = logging.getLogger("okrsync")
 

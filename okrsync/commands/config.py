@@ -7,7 +7,7 @@ import json
 import click
 
 from okrsync.commands.common import AppContext, pass_app
-from okrsync.settings import masked
+from okrsync.config.settings import masked
 
 
 @click.group("config")

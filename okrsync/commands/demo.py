@@ -12,14 +12,14 @@ from rich.text import Text
 
 import mappings
 from mappings.loader import load_mappings
-from okrsync import render
 from okrsync.commands.common import AppContext, pass_app
-from okrsync.connections import build_connectors
-from okrsync.cycle import run_cycle
-from okrsync.logs import setup_logging
-from okrsync.progress import cycle_progress
-from okrsync.settings import Settings
+from okrsync.config.logs import setup_logging
+from okrsync.config.settings import Settings
 from okrsync.state import StateStore
+from okrsync.sync.connections import build_connectors
+from okrsync.sync.cycle import run_cycle
+from okrsync.views import text as render
+from okrsync.views.progress import cycle_progress
 
 __all__ = ["EXAMPLES", "demo_command", "demo_settings"]
 

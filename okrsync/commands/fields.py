@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from connectors.jira import JiraConnector
-from connectors.jira_bootstrap import CreatedField
-from connectors.jira_fields import field_specs
+from connectors.jira.bootstrap import CreatedField
+from connectors.jira.fields import field_specs
 from connectors.retry import RetryPolicy
 from mappings.loader import load_mappings
 from mappings.schema import JiraEpicsTarget, JiraIssueTarget

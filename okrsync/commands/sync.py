@@ -15,7 +15,6 @@ from sqlalchemy.engine import make_url
 from connectors.base import Connector
 from mappings.loader import load_mappings
 from mappings.rollup import ObjectiveResult
-from okrsync import render
 from okrsync.commands.common import (
     AppContext,
     echo_json,
@@ -24,14 +23,15 @@ from okrsync.commands.common import (
     pass_app,
 )
 from okrsync.commands.demo import demo_command
-from okrsync.connections import build_connectors
-from okrsync.cycle import CycleHooks, run_cycle
 from okrsync.errors import UserError
-from okrsync.hooks import CombinedHooks
-from okrsync.progress import cycle_progress
-from okrsync.report import CycleReport, HeldReport, KrReport, ObjectiveReport, jsonable
 from okrsync.state import StateStore
 from okrsync.state.errors import StateError
+from okrsync.sync.connections import build_connectors
+from okrsync.sync.cycle import CycleHooks, run_cycle
+from okrsync.sync.hooks import CombinedHooks
+from okrsync.sync.report import CycleReport, HeldReport, KrReport, ObjectiveReport, jsonable
+from okrsync.views import text as render
+from okrsync.views.progress import cycle_progress
 
 __all__ = ["SYNC_COMMANDS", "open_store", "report_data"]
 

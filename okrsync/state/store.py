@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 
-from okrsync.state import engine as _engine
+from okrsync.state import database as _engine
 from okrsync.state import tables as t
 from okrsync.state.errors import StateError, mask_url, redact
 from okrsync.state.queries import Queries, now_or, upsert

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from okrsync.logs import MASK, JsonFormatter, RedactSecrets, setup_logging
+from okrsync.config.logs import MASK, JsonFormatter, RedactSecrets, setup_logging
 
 SECRET = "canary-77aa-secret"
 
@@ -75,8 +75,8 @@ def test_set_up_logging_follows_the_current_stderr_and_masks_secrets(
         setup_logging("info", "json", [SECRET])
         later = io.StringIO()
         monkeypatch.setattr(sys, "stderr", later)  # replaced after set-up, as runners do
-        logging.getLogger("okrsync.cycle").info("using %s", SECRET)
-        logging.getLogger("okrsync.cycle").debug("not at info level")
+        logging.getLogger("okrsync.sync.cycle").info("using %s", SECRET)
+        logging.getLogger("okrsync.sync.cycle").debug("not at info level")
         [line] = later.getvalue().splitlines()
         assert json.loads(line)["message"] == f"using {MASK}"
     finally:

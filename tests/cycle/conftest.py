@@ -12,10 +12,10 @@ import pytest
 
 from mappings.items import StatusCategory
 from mappings.loader import load_mappings
-from okrsync.cycle import run_cycle
-from okrsync.report import CycleReport
-from okrsync.settings import SyncSettings
+from okrsync.config.settings import SyncSettings
 from okrsync.state import StateStore
+from okrsync.sync.cycle import run_cycle
+from okrsync.sync.report import CycleReport
 from tests.cycle.memory import MemoryTracker
 
 DONE = StatusCategory.DONE

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from okrsync.config.settings import SyncSettings
 from okrsync.errors import UserError
-from okrsync.settings import SyncSettings
 from tests.cycle.conftest import DONE, IN_PROGRESS, TODO, MakeWorld, World
 
 EXPECTED = 0.5 + 15 / 60 / 24 / 92  # the first cycle runs 15 minutes after mid-quarter

@@ -1,4 +1,4 @@
-"""Counting many epic scopes together to confirm incremental reads (okrsync.fetch_counts)."""
+"""Counting many epic scopes together to confirm incremental reads (okrsync.sync.counts)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from connectors.base import ConnectorError
 from mappings.items import StatusCategory
 from mappings.schema import JiraEpicsScope, JqlScope, Scope
-from okrsync.fetch_counts import EPICS_PER_COUNT, confirm_counts, count_groups
+from okrsync.sync.counts import EPICS_PER_COUNT, confirm_counts, count_groups
 from tests.cycle.memory import MemoryTracker
 
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from okrsync.cycle import CycleHooks
-from okrsync.report import WriteReport
-from okrsync.settings import SyncSettings
+from okrsync.config.settings import SyncSettings
+from okrsync.sync.cycle import CycleHooks
+from okrsync.sync.report import WriteReport
 from tests.cycle.conftest import DONE, MakeWorld, World
 
 

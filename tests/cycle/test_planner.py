@@ -9,7 +9,7 @@ import pytest
 from mappings.forecast import Forecast
 from mappings.results import KrResult
 from mappings.schema import FieldNames
-from okrsync.planner import (
+from okrsync.sync.plan import (
     Slot,
     TargetSpec,
     desired_values,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from okrsync.render import print_cycle, print_explain
+from okrsync.views.text import print_cycle, print_explain
 
 LONG = "Keep the average customer impact of open checkout bugs at 3.5 or below"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from okrsync.render_tree import print_tree
+from okrsync.views.tree import print_tree
 
 TOO_LITTLE = (
     "too little history: need 2 samples spanning at least 1 day in the last 14 days, have 1"

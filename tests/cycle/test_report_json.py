@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from mappings.forecast import Forecast
 from mappings.results import KrResult
 from mappings.rollup import ObjectiveResult
-from okrsync.report import (
+from okrsync.sync.report import (
     CheckinReport,
     ConflictReport,
     CycleReport,

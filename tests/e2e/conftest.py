@@ -18,13 +18,13 @@ import pytest
 
 from mappings.loader import load_mappings
 from okrsync.commands.demo import EXAMPLES
-from okrsync.connections import build_connectors
-from okrsync.cycle import run_cycle
-from okrsync.report import CycleReport, KrReport
+from okrsync.config.settings import Settings, SyncSettings
 from okrsync.sandbox.faults import LoggedRequest
 from okrsync.sandbox.server import Sandbox, SandboxServer, start_sandbox
-from okrsync.settings import Settings, SyncSettings
 from okrsync.state import StateStore
+from okrsync.sync.connections import build_connectors
+from okrsync.sync.cycle import run_cycle
+from okrsync.sync.report import CycleReport, KrReport
 from tests.state.conftest import db_url  # noqa: F401  (SQLite and PostgreSQL)
 
 # The demo's custom fields (COMMON demo data set).

@@ -12,8 +12,8 @@ from click.testing import CliRunner, Result
 
 from okrsync.cli import main
 from okrsync.commands.demo import EXAMPLES
-from okrsync.planner import STATUS_OPTIONS
 from okrsync.sandbox.server import Sandbox, start_sandbox
+from okrsync.sync.plan import STATUS_OPTIONS
 from tests.e2e.conftest import mutating
 
 CONFIG = """

@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 
 from mappings.loader import load_mappings
-from okrsync.connections import build_connectors
-from okrsync.cycle import run_cycle
-from okrsync.report import CycleReport
+from okrsync.config.settings import Settings, SyncSettings
 from okrsync.sandbox.faults import LoggedRequest
 from okrsync.sandbox.server import SandboxServer, start_sandbox
-from okrsync.settings import Settings, SyncSettings
 from okrsync.state import StateStore
+from okrsync.sync.connections import build_connectors
+from okrsync.sync.cycle import run_cycle
+from okrsync.sync.report import CycleReport
 from tests.e2e.conftest import mutating
 
 SYNC = SyncSettings(clock_skew_seconds=1, full_reconcile_hours=24)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pytest
 
-from okrsync.planner import STATUS_OPTIONS
+from okrsync.sync.plan import STATUS_OPTIONS
 from tests.e2e.conftest import Env, kr
 
 HAND_COMPUTED = {

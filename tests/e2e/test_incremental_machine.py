@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from mappings.loader import load_mappings
-from okrsync.connections import build_connectors
-from okrsync.cycle import run_cycle
-from okrsync.report import CycleReport
+from okrsync.config.settings import Settings, SyncSettings
 from okrsync.sandbox.server import start_sandbox
-from okrsync.settings import Settings, SyncSettings
 from okrsync.state import StateStore
+from okrsync.sync.connections import build_connectors
+from okrsync.sync.cycle import run_cycle
+from okrsync.sync.report import CycleReport
 from tests.e2e.conftest import transition
 
 MAPPING = """

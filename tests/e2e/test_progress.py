@@ -20,9 +20,9 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from okrsync.cli import main
-from okrsync.hooks import PHASES, READING_SCOPES, WRITING, CycleHooks
-from okrsync.progress import cycle_progress
 from okrsync.sandbox.server import start_sandbox
+from okrsync.sync.hooks import PHASES, READING_SCOPES, WRITING, CycleHooks
+from okrsync.views.progress import cycle_progress
 from tests.e2e.conftest import Env
 from tests.e2e.test_cli import _CLEAN_ENV, Cli
 
@@ -93,7 +93,7 @@ def test_without_a_terminal_each_step_logs_one_line_with_the_real_counts(cli: Cl
     data = json.loads(first.stdout)  # stdout is one JSON document, nothing else
     assert data["writes"]
     check_step_lines(first.stderr, data, sent(cli))
-    assert all(" INFO okrsync.progress: " in line for line in first.stderr.splitlines())
+    assert all(" INFO okrsync.views.progress: " in line for line in first.stderr.splitlines())
 
     cli.clear_logs()
     second = cli("sync", "--output", "json")
@@ -109,7 +109,7 @@ def test_json_log_lines_and_json_output_stay_apart(cli: Cli) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     records = [json.loads(line) for line in result.stderr.splitlines()]
-    assert {r["logger"] for r in records} == {"okrsync.progress"}
+    assert {r["logger"] for r in records} == {"okrsync.views.progress"}
     assert {r["level"] for r in records} == {"info"}
     messages = "\n".join(r["message"] for r in records)
     check_step_lines(messages, data, sent(cli))
@@ -157,7 +157,7 @@ def test_on_a_terminal_the_progress_is_live_and_collapses_to_one_line(cli: Cli) 
     shown = ANSI.sub("", result.stderr)
     for step in PHASES:
         assert step in shown
-    assert "okrsync.progress" not in shown  # no log lines on a terminal
+    assert "okrsync.views.progress" not in shown  # no log lines on a terminal
     last = re.split(r"[\r\n]", shown.strip())[-1]
     received = sent(cli)
     seconds = re.findall(r"in ([\d.]+) s:", last)
@@ -233,7 +233,7 @@ def test_the_demo_shows_progress_for_both_cycles() -> None:
     result = CliRunner().invoke(main, ["demo"], env=_CLEAN_ENV)
     assert result.exit_code == 0, result.output
     assert "Second cycle" in result.stdout
-    assert "okrsync.progress" not in result.stdout
+    assert "okrsync.views.progress" not in result.stdout
     assert len(re.findall(r"read \d+ scopes \(\d+ items, \d+ requests\)", result.stderr)) == 2
     [first, second] = re.findall(rf"planned {NUMBER} writes", result.stderr)
     assert int(first) > 0 and second == "0"

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from okrsync.cycle import CycleHooks
-from okrsync.report import ConflictReport, HeldReport
+from okrsync.sync.cycle import CycleHooks
+from okrsync.sync.report import ConflictReport, HeldReport
 from tests.e2e.conftest import JIRA_FIELD, Env, kr
 
 SCOPED = [

@@ -20,8 +20,8 @@ import pytest
 from rich.console import Console
 
 from mappings.loader import load_mappings
-from okrsync.render import print_cycle
-from okrsync.report import CycleReport
+from okrsync.sync.report import CycleReport
+from okrsync.views.text import print_cycle
 from tests.e2e.conftest import JIRA_FIELD, Env, kr
 from tests.state.conftest import db_url  # noqa: F401
 

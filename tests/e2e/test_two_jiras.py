@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 
 from mappings.loader import load_mappings
-from okrsync.connections import build_connectors
-from okrsync.cycle import run_cycle
-from okrsync.report import CycleReport
+from okrsync.config.settings import Settings
 from okrsync.sandbox.server import Sandbox, SandboxServer, start_sandbox
-from okrsync.settings import Settings
 from okrsync.state import StateStore
+from okrsync.sync.connections import build_connectors
+from okrsync.sync.cycle import run_cycle
+from okrsync.sync.report import CycleReport
 from tests.e2e.conftest import JIRA_FIELD, kr, mutating, transition
 from tests.state.conftest import db_url  # noqa: F401  (SQLite and PostgreSQL)
 

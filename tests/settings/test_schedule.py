@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from okrsync.schedule import next_run, parse_schedule
+from okrsync.config.schedule import next_run, parse_schedule
 
 NOON = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # a Friday
 

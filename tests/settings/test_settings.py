@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from okrsync.settings import Settings, SettingsError, load_settings
+from okrsync.config.settings import Settings, SettingsError, load_settings
 from tests.settings.conftest import CANARY
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from okrsync.settings import SettingsError, load_settings, unknown_environment
+from okrsync.config.settings import SettingsError, load_settings, unknown_environment
 from tests.settings.conftest import CANARY
 
 

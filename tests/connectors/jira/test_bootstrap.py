@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from connectors.base import FieldRef, FieldWrite
 from connectors.jira import JiraConnector
-from connectors.jira_fields import STATUS_OPTIONS, field_specs
+from connectors.jira.fields import STATUS_OPTIONS, field_specs
 from okrsync.commands.fields import fields_group
 from okrsync.sandbox.server import SandboxServer
 from tests.connectors.jira.conftest import CREDENTIALS, requests_to

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connectors.jira_errors import repoint_jql_error
-from connectors.jira_fields import FieldInfo, format_datetime, parse_datetime, same_value
-from connectors.jira_query import and_all, since_clause, split_order_by
+from connectors.jira.errors import repoint_jql_error
+from connectors.jira.fields import FieldInfo, format_datetime, parse_datetime, same_value
+from connectors.jira.query import and_all, since_clause, split_order_by
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from connectors.base import (
     FieldWrite,
 )
 from connectors.jira import JiraConnector
-from connectors.jira_fields import field_specs
+from connectors.jira.fields import field_specs
 from mappings.schema import JqlScope
 from okrsync.commands.fields import fields_group
 from okrsync.sandbox.server import SandboxServer

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from connectors.teambition_tasks import FieldDef, encode_value, number, same_value, to_item
+from connectors.teambition.tasks import FieldDef, encode_value, number, same_value, to_item
 from mappings.items import Source, StatusCategory
 
 

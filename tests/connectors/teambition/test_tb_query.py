@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from connectors.teambition_tasks import format_number, scope_tql, since_tql, split_order_by
+from connectors.teambition.tasks import format_number, scope_tql, since_tql, split_order_by
 from mappings.schema import TeambitionSprintScope, TeambitionTagsScope
 
 SINCE = datetime(2026, 11, 2, 8, 30, 15, 250000, tzinfo=UTC)

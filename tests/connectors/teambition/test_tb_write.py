@@ -15,7 +15,7 @@ from connectors.base import (
     NotFoundError,
 )
 from connectors.teambition import TeambitionConnector
-from connectors.teambition_http import TOKEN_LIFETIME, TOKEN_RENEW_BEFORE
+from connectors.teambition.http import TOKEN_LIFETIME, TOKEN_RENEW_BEFORE
 from mappings.schema import (
     Scope,
     TeambitionParentScope,

@@ -1,0 +1,2 @@
+"""Configuration: settings (pydantic-settings) and their located problems, the schedule,
+logging."""

@@ -1,0 +1,43 @@
+"""Build one connector per configured tracker connection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from connectors.base import Connector
+from connectors.jira import JiraConnector
+from connectors.retry import RetryEvent, RetryPolicy
+from connectors.teambition import TeambitionConnector
+from okrsync.config.settings import Settings
+from okrsync.errors import UserError
+
+
+def build_connectors(
+    settings: Settings, on_retry: Callable[[RetryEvent], None] | None = None
+) -> dict[tuple[str, str], Connector]:
+    """Connectors keyed by ``(source, connection name)``, sharing one retry policy."""
+    policy = RetryPolicy(settings.retry, on_retry=on_retry)
+    built: dict[tuple[str, str], Connector] = {}
+    for name, jira in settings.jira.items():
+        built[("jira", name)] = JiraConnector(name, jira, policy)
+    for name, tb in settings.teambition.items():
+        built[("teambition", name)] = TeambitionConnector(name, tb, policy)
+    return built
+
+
+def connection_for(
+    connectors: dict[tuple[str, str], Connector], source: str, name: str | None
+) -> Connector:
+    """The connector a scope or target names, or the only one of its tracker."""
+    if name is not None:
+        try:
+            return connectors[(source, name)]
+        except KeyError:
+            raise UserError(f"no {source} connection named '{name}' is configured") from None
+    candidates = [c for (src, _), c in connectors.items() if src == source]
+    if len(candidates) != 1:
+        raise UserError(
+            f"{len(candidates)} {source} connections are configured; "
+            "name one with 'connection:' in the mapping"
+        )
+    return candidates[0]

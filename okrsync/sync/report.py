@@ -1,0 +1,468 @@
+"""What a sync cycle did, as values: the ``CycleReport`` and its parts, with stable JSON.
+
+``CycleReport.to_dict()`` is the ``okrsync sync --output json`` document::
+
+    {"schema_version": 1, "run": {...}, "objectives": [...], "key_results": [...],
+     "writes": [{"connection", "target", "field", "before", "after", "applied", ...}],
+     "held": [...], "conflicts": [...], "checkins": [...], "sources": {...}}
+
+``okrsync report`` builds the same shape from the state store (see ``okrsync.views.text``).
+
+Every JSON document okrsync prints (``sync``, ``report``, ``explain``, ``history``) starts
+with ``schema_version`` (``SCHEMA_VERSION``). Adding a key keeps the version; renaming or
+removing a key, or changing what a value means, raises it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from mappings.forecast import Forecast
+from mappings.results import KrResult
+from mappings.rollup import ObjectiveResult
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CheckinReport",
+    "ConflictReport",
+    "CycleReport",
+    "HeldReport",
+    "KrReport",
+    "ObjectiveReport",
+    "SourceReport",
+    "WriteReport",
+    "jsonable",
+    "versioned",
+]
+
+SCHEMA_VERSION = 1
+
+
+def versioned(document: Mapping[str, Any]) -> dict[str, Any]:
+    """``document`` with ``schema_version`` as its first key, as every JSON output has it."""
+    return {"schema_version": SCHEMA_VERSION, **document}
+
+
+def _parse_time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with datetimes and dates as ISO text (for JSON output)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class KrReport:
+    """One key result's outcome in a cycle.
+
+    ``result`` is what okrsync shows for the KR: for a stale or held KR the last good
+    result. ``held`` names why the computed result was held; ``unknown`` why this
+    cycle's progress is unknown (nothing to measure: not written, the cycle fails).
+    ``final`` means the period closed and its grace period ended: the result stands
+    (``final_since`` when it became final) and is not recomputed, only its fields are
+    checked and repaired; ``frozen`` means this cycle showed it without reading the scope.
+    ``final_on`` is when a closed period's result becomes final (during the grace
+    period). ``override`` is a person's progress that won.
+    ``scope_baseline`` is how many items the scope held at the KR's first cycle of the
+    period, ``scope_total`` how many now (None when a read failed); ``scope_change`` is
+    their relative difference.
+    """
+
+    kr_id: str
+    objective_id: str
+    title: str
+    period: str
+    result: KrResult
+    forecast: Forecast | None = None
+    scope_change: float | None = None
+    scope_baseline: int | None = None
+    scope_total: int | None = None
+    held: str | None = None
+    unknown: str | None = None
+    frozen: bool = False
+    final: bool = False
+    final_since: datetime | None = None
+    final_on: datetime | None = None
+    override: float | None = None
+    sources: tuple[str, ...] = ()
+    position: int = 0  # order in the mappings
+
+    @property
+    def stale(self) -> bool:
+        """Whether the KR's numbers are not fresh from this cycle."""
+        return self.result.status == "stale"
+
+    def stored(self) -> dict[str, Any]:
+        """What the state store keeps as the KR's latest result (evidence included)."""
+        data = self.result.to_dict()
+        data.update(
+            title=self.title,
+            objective_id=self.objective_id,
+            period=self.period,
+            forecast=None if self.forecast is None else self.forecast.to_dict(),
+            scope_change=self.scope_change,
+            scope_baseline=self.scope_baseline,
+            scope_total=self.scope_total,
+            held=self.held,
+            final=self.final,
+            final_since=jsonable(self.final_since),
+            override=self.override,
+            sources=list(self.sources),
+            position=self.position,
+        )
+        return data
+
+    @classmethod
+    def from_stored(cls, data: Mapping[str, Any]) -> KrReport:
+        """Inverse of :meth:`stored`: a KR's recorded latest result, final or not."""
+        result = KrResult.from_dict(data)
+        forecast = data.get("forecast")
+        return cls(
+            kr_id=result.kr_id,
+            objective_id=str(data.get("objective_id", "")),
+            title=str(data.get("title", result.kr_id)),
+            period=str(data.get("period", "")),
+            result=result,
+            forecast=None if forecast is None else Forecast.from_dict(forecast),
+            scope_change=data.get("scope_change"),
+            scope_baseline=data.get("scope_baseline"),
+            scope_total=data.get("scope_total"),
+            held=data.get("held"),
+            frozen=bool(data.get("final")),
+            final=bool(data.get("final")),
+            final_since=_parse_time(data.get("final_since")),
+            override=data.get("override"),
+            sources=tuple(data.get("sources", ())),
+            position=int(data.get("position", 0)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON output: the result's numbers and the cycle's view of it."""
+        r = self.result
+        return {
+            "id": self.kr_id,
+            "objective": self.objective_id,
+            "title": self.title,
+            "period": self.period,
+            "progress": r.progress,
+            "expected": r.expected,
+            "status": r.status,
+            "score": r.score,
+            "done_count": r.done_count,
+            "total_count": r.total_count,
+            "done_points": r.done_points,
+            "total_points": r.total_points,
+            "value": r.value,
+            "start": r.start,
+            "target": r.target,
+            "stale": self.stale,
+            "stale_reason": r.stale_reason,
+            "held": self.held,
+            "unknown": self.unknown,
+            "frozen": self.frozen,
+            "final": self.final,
+            "final_since": jsonable(self.final_since),
+            "final_on": jsonable(self.final_on),
+            "override": self.override,
+            "forecast": None if self.forecast is None else self.forecast.to_dict(),
+            "scope_change": self.scope_change,
+            "sources": list(self.sources),
+            "notes": list(r.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveReport:
+    """One objective's roll-up."""
+
+    objective_id: str
+    title: str
+    period: str
+    parent: str | None
+    result: ObjectiveResult
+    position: int = 0  # order in the mappings
+
+    def stored(self) -> dict[str, Any]:
+        """What the state store keeps as the objective's latest result."""
+        return {
+            **self.result.to_dict(),
+            "title": self.title,
+            "period": self.period,
+            "parent": self.parent,
+            "position": self.position,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON output."""
+        r = self.result
+        return {
+            "id": self.objective_id,
+            "title": self.title,
+            "period": self.period,
+            "parent": self.parent,
+            "progress": r.progress,
+            "expected": r.expected,
+            "status": r.status,
+            "score": r.score,
+            "partially_stale": r.partially_stale,
+            "stale_krs": list(r.stale_krs),
+            "children": list(r.children),
+            "key_results": list(r.key_results),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WriteReport:
+    """A planned (dry run) or attempted write; ``error`` says why it failed.
+
+    ``role`` is what the value is (``progress``, ``status``, ..., ``property`` for the
+    Jira issue property) and ``unit`` how the target writes ratios (``percent`` or
+    ``ratio``); the text output uses both to explain the numbers.
+    """
+
+    kr_id: str
+    connection: str
+    target: str
+    field: str
+    before: Any
+    after: Any
+    applied: bool
+    error: str | None = None
+    role: str | None = None
+    unit: str | None = None
+
+    def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
+        """JSON output; ``detail`` adds ``role`` and ``format`` (for the text output)."""
+        data = {
+            "kr": self.kr_id,
+            "connection": self.connection,
+            "target": self.target,
+            "field": self.field,
+            "before": jsonable(self.before),
+            "after": jsonable(self.after),
+            "applied": self.applied,
+            "error": self.error,
+        }
+        if detail:
+            data |= {"role": self.role, "format": self.unit}
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class HeldReport:
+    """A KR not written because a scope of it lost too many items at once."""
+
+    kr_id: str
+    connection: str
+    scope: str
+    previous: int
+    current: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON output."""
+        return {
+            "kr": self.kr_id,
+            "connection": self.connection,
+            "scope": self.scope,
+            "previous": self.previous,
+            "current": self.current,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictReport:
+    """A person's edit of an okrsync-owned field, and what was done about it."""
+
+    kr_id: str
+    connection: str
+    target: str
+    field: str
+    ours: Any
+    theirs: Any
+    resolution: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON output."""
+        return {
+            "kr": self.kr_id,
+            "connection": self.connection,
+            "target": self.target,
+            "field": self.field,
+            "ours": jsonable(self.ours),
+            "theirs": jsonable(self.theirs),
+            "resolution": self.resolution,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinReport:
+    """A status-change comment: posted, planned (dry run) or failed."""
+
+    kr_id: str
+    connection: str
+    target: str
+    previous: str
+    status: str
+    text: str
+    posted: bool
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON output."""
+        return {
+            "kr": self.kr_id,
+            "connection": self.connection,
+            "target": self.target,
+            "from": self.previous,
+            "to": self.status,
+            "text": self.text,
+            "posted": self.posted,
+            "error": self.error,
+        }
+
+
+@dataclass(slots=True)
+class SourceReport:
+    """How one connection fared: up or down (with the first error), reads made."""
+
+    connection: str
+    up: bool = True
+    error: str | None = None
+    scopes: int = 0
+    full_reads: int = 0
+    incremental_reads: int = 0
+    items: int = 0
+    requests: int = 0
+    # Scopes the tracker refused on their own (bad query, missing epic), while up.
+    refused: list[str] = field(default_factory=list)
+    # Write targets that could not be read or written (a missing field, an issue off
+    # its edit screen), while the connection is up: target -> error.
+    targets: dict[str, str] = field(default_factory=dict)
+
+    def fail(self, error: str) -> None:
+        """Mark the connection down, keeping the first error."""
+        if self.up:
+            self.error = error
+        self.up = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON output."""
+        return {
+            "up": self.up,
+            "error": self.error,
+            "scopes": self.scopes,
+            "full_reads": self.full_reads,
+            "incremental_reads": self.incremental_reads,
+            "items": self.items,
+            "requests": self.requests,
+            "refused_scopes": list(self.refused),
+            "target_errors": dict(self.targets),
+        }
+
+
+@dataclass(slots=True)
+class CycleReport:
+    """Everything one cycle computed, wrote, held and found."""
+
+    run_id: int | None
+    started_at: datetime
+    finished_at: datetime | None = None
+    mode: str = "full"
+    dry_run: bool = False
+    force: bool = False
+    only: str | None = None
+    objectives: list[ObjectiveReport] = field(default_factory=list)
+    key_results: list[KrReport] = field(default_factory=list)
+    writes: list[WriteReport] = field(default_factory=list)
+    held: list[HeldReport] = field(default_factory=list)
+    conflicts: list[ConflictReport] = field(default_factory=list)
+    checkins: list[CheckinReport] = field(default_factory=list)
+    sources: dict[str, SourceReport] = field(default_factory=dict)
+
+    def source(self, name: str) -> SourceReport:
+        """How connection ``name`` fared, its entry added when first named."""
+        return self.sources.setdefault(name, SourceReport(name))
+
+    @property
+    def failed_sources(self) -> list[str]:
+        """Connections that failed in this cycle."""
+        return sorted(name for name, source in self.sources.items() if not source.up)
+
+    @property
+    def partial(self) -> bool:
+        """Whether anything failed: a source, a scope it refused, a write, a target that
+        could not be read, or a KR whose progress is unknown."""
+        return (
+            bool(self.failed_sources)
+            or any(kr.unknown for kr in self.key_results)
+            or any(source.targets for source in self.sources.values())
+            or any(source.refused for source in self.sources.values())
+            or any(w.error for w in self.writes)
+        )
+
+    @property
+    def outcome(self) -> str:
+        """``dry_run``, ``ok``, ``partial`` or ``failed`` (every source down)."""
+        if self.dry_run:
+            return "dry_run"
+        if self.sources and all(not s.up for s in self.sources.values()):
+            return "failed"
+        return "partial" if self.partial else "ok"
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests sent to the trackers in this cycle, retries included."""
+        return sum(source.requests for source in self.sources.values())
+
+    @property
+    def applied_writes(self) -> list[WriteReport]:
+        """The writes that reached a tracker."""
+        return [w for w in self.writes if w.applied]
+
+    def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
+        """The JSON document of ``okrsync sync --output json`` (stable keys).
+
+        ``detail`` adds what the text output needs to explain each write.
+        """
+        return versioned(
+            {
+                "run": {
+                    "id": self.run_id,
+                    "started_at": jsonable(self.started_at),
+                    "finished_at": jsonable(self.finished_at),
+                    "mode": self.mode,
+                    "outcome": self.outcome,
+                    "dry_run": self.dry_run,
+                    "force": self.force,
+                    "only": self.only,
+                    "writes": len(self.applied_writes) if not self.dry_run else 0,
+                    "planned_writes": len(self.writes),
+                    "requests": self.request_count,
+                    "held": len(self.held),
+                    "conflicts": len(self.conflicts),
+                    "stale": sum(1 for kr in self.key_results if kr.stale),
+                    "unknown": sum(1 for kr in self.key_results if kr.unknown),
+                    "final": sum(1 for kr in self.key_results if kr.final),
+                    "failed_sources": self.failed_sources,
+                },
+                "objectives": [o.to_dict() for o in self.objectives],
+                "key_results": [k.to_dict() for k in self.key_results],
+                "writes": [w.to_dict(detail=detail) for w in self.writes],
+                "held": [h.to_dict() for h in self.held],
+                "conflicts": [c.to_dict() for c in self.conflicts],
+                "checkins": [c.to_dict() for c in self.checkins],
+                "sources": {name: s.to_dict() for name, s in sorted(self.sources.items())},
+            }
+        )

@@ -1,0 +1,1 @@
+"""What people read: the text tree, the write diff, the JSON report, live progress."""
