@@ -17,6 +17,7 @@ from typing import Any
 
 from mappings.period import Period, as_utc, is_closed
 from mappings.results import clamp
+from mappings.serial import as_dict, from_json
 
 __all__ = ["MIN_SPAN", "Forecast", "forecast", "scope_change"]
 
@@ -45,26 +46,12 @@ class Forecast:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with stable keys (the date as ISO text)."""
-        completion = self.projected_completion
-        return {
-            "projected_progress": self.projected_progress,
-            "projected_completion": None if completion is None else completion.isoformat(),
-            "throughput_per_day": self.throughput_per_day,
-            "basis": self.basis,
-        }
+        return as_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Forecast:
         """Inverse of ``to_dict``."""
-        completion = data.get("projected_completion")
-        progress = data.get("projected_progress")
-        throughput = data.get("throughput_per_day")
-        return cls(
-            projected_progress=None if progress is None else float(progress),
-            projected_completion=None if completion is None else date.fromisoformat(completion),
-            throughput_per_day=None if throughput is None else float(throughput),
-            basis=str(data.get("basis", "")),
-        )
+        return from_json(cls, data)
 
 
 def _slope_per_day(samples: Sequence[tuple[datetime, float]]) -> float:

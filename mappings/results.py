@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
 from mappings.schema import Thresholds
+from mappings.serial import as_dict, from_json
 
 __all__ = [
     "STATUSES",
+    "STATUS_NAMES",
     "Evidence",
     "Excluded",
     "KrResult",
@@ -28,6 +30,16 @@ __all__ = [
 
 Status = Literal["not_started", "on_track", "at_risk", "off_track", "done", "stale"]
 STATUSES: tuple[Status, ...] = get_args(Status)
+
+#: Each status as people read it: the select options in Jira and Teambition, check-ins.
+STATUS_NAMES: dict[Status, str] = {
+    "not_started": "Not started",
+    "on_track": "On track",
+    "at_risk": "At risk",
+    "off_track": "Off track",
+    "done": "Done",
+    "stale": "Stale",
+}
 
 # Progress comes from sums of floats (3 + 27/7 + ...): a result that is 1.0 or exactly on a
 # threshold on paper must not fall a rounding error short of it.
@@ -68,10 +80,6 @@ def pace_status(
     return "off_track"
 
 
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 def parse_status(value: Any) -> Status:
     """``value`` as a ``Status``; ``ValueError`` if it is not one."""
     if value not in STATUSES:
@@ -101,32 +109,12 @@ class Evidence:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with stable keys."""
-        return {
-            "item_id": self.item_id,
-            "key": self.key,
-            "title": self.title,
-            "status": self.status,
-            "category": self.category,
-            "estimate": self.estimate,
-            "counted_estimate": self.counted_estimate,
-            "contribution": self.contribution,
-            "note": self.note,
-        }
+        return as_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
         """Inverse of ``to_dict``."""
-        return cls(
-            item_id=str(data["item_id"]),
-            key=str(data["key"]),
-            title=str(data.get("title", "")),
-            status=str(data.get("status", "")),
-            category=str(data.get("category", "")),
-            estimate=_opt_float(data.get("estimate")),
-            counted_estimate=_opt_float(data.get("counted_estimate")),
-            contribution=float(data.get("contribution", 0.0)),
-            note=str(data.get("note", "")),
-        )
+        return from_json(cls, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +127,12 @@ class Excluded:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with stable keys."""
-        return {"item_id": self.item_id, "key": self.key, "reason": self.reason}
+        return as_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Excluded:
         """Inverse of ``to_dict``."""
-        return cls(str(data["item_id"]), str(data["key"]), str(data["reason"]))
+        return from_json(cls, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,47 +176,9 @@ class KrResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with stable keys (every field, always present)."""
-        return {
-            "kr_id": self.kr_id,
-            "progress": self.progress,
-            "expected": self.expected,
-            "status": self.status,
-            "score": self.score,
-            "done_count": self.done_count,
-            "total_count": self.total_count,
-            "done_points": self.done_points,
-            "total_points": self.total_points,
-            "value": self.value,
-            "target": self.target,
-            "start": self.start,
-            "evidence": [item.to_dict() for item in self.evidence],
-            "excluded": [item.to_dict() for item in self.excluded],
-            "stale_reason": self.stale_reason,
-            "maintain_distance": self.maintain_distance,
-            "scope_count": self.scope_count,
-            "notes": list(self.notes),
-        }
+        return as_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> KrResult:
         """Inverse of ``to_dict``; keys missing from older stored results take defaults."""
-        return cls(
-            kr_id=str(data["kr_id"]),
-            progress=_opt_float(data.get("progress")),
-            expected=_opt_float(data.get("expected")),
-            status=parse_status(data["status"]),
-            score=_opt_float(data.get("score")),
-            done_count=int(data.get("done_count", 0)),
-            total_count=int(data.get("total_count", 0)),
-            done_points=_opt_float(data.get("done_points")),
-            total_points=_opt_float(data.get("total_points")),
-            value=_opt_float(data.get("value")),
-            target=_opt_float(data.get("target")),
-            start=_opt_float(data.get("start")),
-            evidence=tuple(Evidence.from_dict(item) for item in data.get("evidence", ())),
-            excluded=tuple(Excluded.from_dict(item) for item in data.get("excluded", ())),
-            stale_reason=data.get("stale_reason"),
-            maintain_distance=_opt_float(data.get("maintain_distance")),
-            scope_count=int(data.get("scope_count", 0)),
-            notes=tuple(str(note) for note in data.get("notes", ())),
-        )
+        return from_json(cls, data)

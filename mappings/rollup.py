@@ -23,6 +23,7 @@ from typing import Any
 from mappings.period import Period, expected_ratio, has_started
 from mappings.results import KrResult, Status, clamp, pace_status, parse_status
 from mappings.schema import Objective, Thresholds
+from mappings.serial import as_dict, from_json
 
 __all__ = ["ObjectiveResult", "rollup"]
 
@@ -46,34 +47,12 @@ class ObjectiveResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with stable keys."""
-        return {
-            "objective_id": self.objective_id,
-            "progress": self.progress,
-            "expected": self.expected,
-            "status": self.status,
-            "score": self.score,
-            "partially_stale": self.partially_stale,
-            "stale_krs": list(self.stale_krs),
-            "children": list(self.children),
-            "key_results": list(self.key_results),
-        }
+        return as_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ObjectiveResult:
         """Inverse of ``to_dict``."""
-        progress = data.get("progress")
-        score = data.get("score")
-        return cls(
-            objective_id=str(data["objective_id"]),
-            progress=None if progress is None else float(progress),
-            expected=float(data["expected"]),
-            status=parse_status(data["status"]),
-            score=None if score is None else float(score),
-            partially_stale=bool(data.get("partially_stale", False)),
-            stale_krs=tuple(str(kr) for kr in data.get("stale_krs", ())),
-            children=tuple(str(child) for child in data.get("children", ())),
-            key_results=tuple(str(kr) for kr in data.get("key_results", ())),
-        )
+        return from_json(cls, data)
 
 
 def _weighted_mean(inputs: list[tuple[float, float]]) -> float | None:

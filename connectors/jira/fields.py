@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from connectors.base import ConnectorError, FieldNotEditableError, NotFoundError
 from connectors.field_names import close_names
+from mappings.results import STATUS_NAMES
 
 FieldKind = Literal["number", "text", "select", "datetime", "other"]
 CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
@@ -218,7 +219,7 @@ def same_value(info: FieldInfo, current: object, desired: object) -> bool:
 
 # --------------------------------------------------------------------------- bootstrap specs
 
-STATUS_OPTIONS = ("Not started", "On track", "At risk", "Off track", "Done", "Stale")
+STATUS_OPTIONS = tuple(STATUS_NAMES.values())
 
 # Jira custom field type and searcher for each kind okrsync writes.
 CREATE_TYPES: dict[str, tuple[str, str]] = {

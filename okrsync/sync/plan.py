@@ -29,7 +29,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from mappings.forecast import Forecast
-from mappings.results import KrResult
+from mappings.results import STATUS_NAMES, KrResult
 from mappings.schema import FieldNames
 
 __all__ = [
@@ -58,14 +58,7 @@ ROLES: tuple[Role, ...] = ("progress", "status", "summary", "expected", "forecas
 Value = float | str | datetime | None
 
 #: Status names as the select options in Jira and Teambition spell them.
-STATUS_OPTIONS: dict[str, str] = {
-    "not_started": "Not started",
-    "on_track": "On track",
-    "at_risk": "At risk",
-    "off_track": "Off track",
-    "done": "Done",
-    "stale": "Stale",
-}
+STATUS_OPTIONS: dict[str, str] = {status: name for status, name in STATUS_NAMES.items()}
 
 # Numbers read back from a tracker may differ from what was written in the last bits.
 _TOLERANCE = 1e-6

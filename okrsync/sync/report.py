@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from mappings.forecast import Forecast
 from mappings.results import KrResult
 from mappings.rollup import ObjectiveResult
+from mappings.serial import as_dict, from_json, to_json
+from okrsync.sync.plan import Conflict, PlannedWrite
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -46,19 +48,15 @@ def versioned(document: Mapping[str, Any]) -> dict[str, Any]:
     return {"schema_version": SCHEMA_VERSION, **document}
 
 
-def _parse_time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
-
 def jsonable(value: Any) -> Any:
     """``value`` with datetimes and dates as ISO text (for JSON output)."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
+    return to_json(value)
+
+
+# What the JSON output leaves to ``okrsync explain``: the items behind the numbers.
+_KR_DETAIL = ("kr_id", "evidence", "excluded", "maintain_distance", "scope_count")
+# What a cycle knows of a KR that its stored result does not keep (it is this cycle's).
+_KR_NOT_STORED = ("kr_id", "result", "unknown", "frozen", "final_on")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,81 +102,25 @@ class KrReport:
 
     def stored(self) -> dict[str, Any]:
         """What the state store keeps as the KR's latest result (evidence included)."""
-        data = self.result.to_dict()
-        data.update(
-            title=self.title,
-            objective_id=self.objective_id,
-            period=self.period,
-            forecast=None if self.forecast is None else self.forecast.to_dict(),
-            scope_change=self.scope_change,
-            scope_baseline=self.scope_baseline,
-            scope_total=self.scope_total,
-            held=self.held,
-            final=self.final,
-            final_since=jsonable(self.final_since),
-            override=self.override,
-            sources=list(self.sources),
-            position=self.position,
-        )
-        return data
+        return {**self.result.to_dict(), **as_dict(self, exclude=_KR_NOT_STORED)}
 
     @classmethod
     def from_stored(cls, data: Mapping[str, Any]) -> KrReport:
         """Inverse of :meth:`stored`: a KR's recorded latest result, final or not."""
         result = KrResult.from_dict(data)
-        forecast = data.get("forecast")
-        return cls(
-            kr_id=result.kr_id,
-            objective_id=str(data.get("objective_id", "")),
-            title=str(data.get("title", result.kr_id)),
-            period=str(data.get("period", "")),
-            result=result,
-            forecast=None if forecast is None else Forecast.from_dict(forecast),
-            scope_change=data.get("scope_change"),
-            scope_baseline=data.get("scope_baseline"),
-            scope_total=data.get("scope_total"),
-            held=data.get("held"),
-            frozen=bool(data.get("final")),
-            final=bool(data.get("final")),
-            final_since=_parse_time(data.get("final_since")),
-            override=data.get("override"),
-            sources=tuple(data.get("sources", ())),
-            position=int(data.get("position", 0)),
-        )
+        # Results stored before a report key existed load with what it meant then.
+        defaults = {"objective_id": "", "title": result.kr_id, "period": ""}
+        return from_json(cls, {**defaults, **data}, result=result, frozen=bool(data.get("final")))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON output: the result's numbers and the cycle's view of it."""
-        r = self.result
-        return {
-            "id": self.kr_id,
-            "objective": self.objective_id,
-            "title": self.title,
-            "period": self.period,
-            "progress": r.progress,
-            "expected": r.expected,
-            "status": r.status,
-            "score": r.score,
-            "done_count": r.done_count,
-            "total_count": r.total_count,
-            "done_points": r.done_points,
-            "total_points": r.total_points,
-            "value": r.value,
-            "start": r.start,
-            "target": r.target,
-            "stale": self.stale,
-            "stale_reason": r.stale_reason,
-            "held": self.held,
-            "unknown": self.unknown,
-            "frozen": self.frozen,
-            "final": self.final,
-            "final_since": jsonable(self.final_since),
-            "final_on": jsonable(self.final_on),
-            "override": self.override,
-            "forecast": None if self.forecast is None else self.forecast.to_dict(),
-            "scope_change": self.scope_change,
-            "sources": list(self.sources),
-            "notes": list(r.notes),
-        }
+        own = as_dict(
+            self,
+            exclude=("result", "scope_baseline", "scope_total", "position"),
+            rename={"kr_id": "id", "objective_id": "objective"},
+        )
+        numbers = as_dict(self.result, exclude=_KR_DETAIL)
+        return {**own, **numbers, "stale": self.stale}
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,31 +136,19 @@ class ObjectiveReport:
 
     def stored(self) -> dict[str, Any]:
         """What the state store keeps as the objective's latest result."""
-        return {
-            **self.result.to_dict(),
-            "title": self.title,
-            "period": self.period,
-            "parent": self.parent,
-            "position": self.position,
-        }
+        return {**self.result.to_dict(), **as_dict(self, exclude=("objective_id", "result"))}
+
+    @classmethod
+    def from_stored(cls, data: Mapping[str, Any]) -> ObjectiveReport:
+        """Inverse of :meth:`stored`: an objective's recorded latest result."""
+        result = ObjectiveResult.from_dict(data)
+        defaults = {"title": result.objective_id, "period": "", "parent": None}
+        return from_json(cls, {**defaults, **data}, result=result)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON output."""
-        r = self.result
-        return {
-            "id": self.objective_id,
-            "title": self.title,
-            "period": self.period,
-            "parent": self.parent,
-            "progress": r.progress,
-            "expected": r.expected,
-            "status": r.status,
-            "score": r.score,
-            "partially_stale": r.partially_stale,
-            "stale_krs": list(r.stale_krs),
-            "children": list(r.children),
-            "key_results": list(r.key_results),
-        }
+        own = as_dict(self, exclude=("result", "position"), rename={"objective_id": "id"})
+        return {**own, **as_dict(self.result, exclude=("objective_id",))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,18 +171,33 @@ class WriteReport:
     role: str | None = None
     unit: str | None = None
 
+    @classmethod
+    def of(
+        cls,
+        planned: PlannedWrite,
+        *,
+        applied: bool,
+        error: str | None = None,
+        unit: str | None = None,
+    ) -> WriteReport:
+        """The report of the planner's write ``planned``: made (``applied``) or not."""
+        slot = planned.slot
+        return cls(
+            planned.kr_id,
+            slot.connection,
+            slot.target,
+            slot.field,
+            planned.before,
+            planned.after,
+            applied=applied,
+            error=error,
+            role=planned.role,
+            unit=unit,
+        )
+
     def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
         """JSON output; ``detail`` adds ``role`` and ``format`` (for the text output)."""
-        data = {
-            "kr": self.kr_id,
-            "connection": self.connection,
-            "target": self.target,
-            "field": self.field,
-            "before": jsonable(self.before),
-            "after": jsonable(self.after),
-            "applied": self.applied,
-            "error": self.error,
-        }
+        data = as_dict(self, exclude=("role", "unit"), rename={"kr_id": "kr"})
         if detail:
             data |= {"role": self.role, "format": self.unit}
         return data
@@ -271,14 +216,7 @@ class HeldReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON output."""
-        return {
-            "kr": self.kr_id,
-            "connection": self.connection,
-            "scope": self.scope,
-            "previous": self.previous,
-            "current": self.current,
-            "reason": self.reason,
-        }
+        return as_dict(self, rename={"kr_id": "kr"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,17 +231,23 @@ class ConflictReport:
     theirs: Any
     resolution: str
 
+    @classmethod
+    def of(cls, conflict: Conflict) -> ConflictReport:
+        """The report of the planner's ``conflict``."""
+        slot = conflict.slot
+        return cls(
+            conflict.kr_id,
+            slot.connection,
+            slot.target,
+            slot.field,
+            conflict.ours,
+            conflict.theirs,
+            conflict.resolution,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON output."""
-        return {
-            "kr": self.kr_id,
-            "connection": self.connection,
-            "target": self.target,
-            "field": self.field,
-            "ours": jsonable(self.ours),
-            "theirs": jsonable(self.theirs),
-            "resolution": self.resolution,
-        }
+        return as_dict(self, rename={"kr_id": "kr"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,16 +265,7 @@ class CheckinReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON output."""
-        return {
-            "kr": self.kr_id,
-            "connection": self.connection,
-            "target": self.target,
-            "from": self.previous,
-            "to": self.status,
-            "text": self.text,
-            "posted": self.posted,
-            "error": self.error,
-        }
+        return as_dict(self, rename={"kr_id": "kr", "previous": "from", "status": "to"})
 
 
 @dataclass(slots=True)
@@ -359,17 +294,11 @@ class SourceReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON output."""
-        return {
-            "up": self.up,
-            "error": self.error,
-            "scopes": self.scopes,
-            "full_reads": self.full_reads,
-            "incremental_reads": self.incremental_reads,
-            "items": self.items,
-            "requests": self.requests,
-            "refused_scopes": list(self.refused),
-            "target_errors": dict(self.targets),
-        }
+        return as_dict(
+            self,
+            exclude=("connection",),
+            rename={"refused": "refused_scopes", "targets": "target_errors"},
+        )
 
 
 @dataclass(slots=True)
