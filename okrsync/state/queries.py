@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from okrsync.state import tables as t
 from okrsync.state.errors import redact
-from okrsync.state.records import KrSnapshot, LedgerEntry, ObjectiveSnapshot, ScopeMark
+from okrsync.state.records import KrSnapshot, LatestKr, LedgerEntry, ObjectiveSnapshot, ScopeMark
 
 _Snapshot = TypeVar("_Snapshot", KrSnapshot, ObjectiveSnapshot)
 
@@ -263,6 +263,10 @@ class Queries:
         query = select(t.kr_results.c.kr_id, t.kr_results.c.result)
         with self._conn() as conn:
             return {row.kr_id: row.result for row in conn.execute(query)}
+
+    def latest_kr_records(self) -> dict[str, LatestKr]:
+        """The last recorded result of every KR, by KR id, as typed records."""
+        return {k: LatestKr.of(k, data) for k, data in self.latest_kr_results().items()}
 
     def latest_objective_results(self) -> dict[str, dict[str, Any]]:
         """The last recorded result of every objective, by objective id."""

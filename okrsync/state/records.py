@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,3 +105,32 @@ class Checkin:
     kr_id: str
     status: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LatestKr:
+    """A key result's last recorded result: the values a cycle decides with, typed, and
+    the whole recorded result (``data``, evidence included) to rebuild only when shown."""
+
+    kr_id: str
+    period: str | None
+    final: bool
+    scope_count: int
+    scope_baseline: int | None
+    override: float | None
+    data: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, kr_id: str, data: Mapping[str, Any]) -> LatestKr:
+        """The record of a stored result row."""
+        baseline, override = data.get("scope_baseline"), data.get("override")
+        period = data.get("period")
+        return cls(
+            kr_id=kr_id,
+            period=period if isinstance(period, str) else None,
+            final=bool(data.get("final")),
+            scope_count=int(data.get("scope_count") or 0),
+            scope_baseline=baseline if isinstance(baseline, int) else None,
+            override=float(override) if isinstance(override, int | float) else None,
+            data=data,
+        )

@@ -1,62 +1,150 @@
-"""The cycle's per-key-result steps that need no tracker: scope jobs, results, holds.
+"""Step 3 of a cycle: evaluate. One pure call from what was read to every result.
 
-Steps of ``okrsync.sync.cycle``; each takes values (and, for history, the state store) and
-returns values.
+``evaluate`` takes the OKR tree, the selection, the reads (scope items, the fields' current
+values, okrsync's last writes, progress history) and the clock, and returns every key
+result and objective result of the cycle, the holds, the people's overrides and the
+forecasts. No I/O: the mapping layer's engine computes each KR (``mappings.engine``); this
+module adds what needs more than one KR or more than this cycle's items:
+
+- a KR whose read failed is *stale* (its last good result shown); one with nothing to
+  measure is *unknown*; one whose items dropped where the measure makes a drop suspicious
+  is *held* (``mappings.measures.emptiness``) unless forced or ``flags.allow_drop``;
+- a final KR is shown as recorded; a closed one inside its grace period says when it
+  becomes final;
+- with ``flags.manual_override`` a person's progress in a target wins;
+- forecasts come from the recent history plus this cycle's progress;
+- objectives roll up their key results and aligned child objectives.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from mappings.engine import evaluate_kr, stale_result
 from mappings.forecast import Forecast, forecast, scope_change
 from mappings.measures import emptiness
-from mappings.period import Period, has_started, parse_period
+from mappings.period import Period, has_started, is_closed, parse_period
 from mappings.results import KrResult, clamp, pace_status, score_of
 from mappings.rollup import rollup
-from mappings.schema import (
-    MaintainMeasure,
-    MetricMeasure,
-    PointsMeasure,
-    Scope,
-    Thresholds,
-    scope_source,
-)
+from mappings.schema import Scope, Thresholds
 from mappings.tree import OkrTree
-from okrsync.errors import UserError
-from okrsync.state.store import StateStore
-from okrsync.sync.fetch import ScopeJob, ScopeRead, scope_key
-from okrsync.sync.plan import Override
+from okrsync.config.settings import SyncSettings
+from okrsync.state.records import LatestKr
+from okrsync.sync.fetch import ScopeRead
+from okrsync.sync.plan import Override, detect_overrides
+from okrsync.sync.reads import FORECAST_WINDOW_DAYS, Reads
 from okrsync.sync.report import HeldReport, KrReport, ObjectiveReport
-from okrsync.sync.writeback import Connections
+from okrsync.sync.select import Selection, final_on, kr_period
 
-__all__ = [
-    "FORECAST_WINDOW_DAYS",
-    "Evaluation",
-    "StoredResults",
-    "evaluate",
-    "frozen_reports",
-    "history_forecast",
-    "kr_period",
-    "objective_reports",
-    "plan_jobs",
-    "property_payload",
-    "scope_baselines",
-    "select_krs",
-    "with_override",
-]
-
-#: How far back progress history feeds the forecast.
-FORECAST_WINDOW_DAYS = 14
+__all__ = ["Evaluation", "StoredResults", "describe_scope", "evaluate", "writable"]
 
 
-def kr_period(tree: OkrTree, kr_id: str) -> Period:
-    """The period of a KR (its objective's)."""
-    node = tree.key_results[kr_id]
-    return parse_period(tree.objectives[node.objective_id].objective.period)
+@dataclass(slots=True)
+class Evaluation:
+    """Everything ``evaluate`` found.
+
+    ``reports``: every shown KR's report (active and final). ``held``: each hold with the
+    result that was computed (for the ledger); ``held_scopes``: the scope caches not to
+    advance. ``overrides``: the people's progress that won, per KR; ``new_overrides``
+    those first seen in this cycle. ``objectives``: the roll-ups. ``previous``: each KR's
+    last recorded result, rebuilt on first use.
+    """
+
+    reports: dict[str, KrReport]
+    previous: StoredResults
+    held: list[tuple[HeldReport, KrResult]] = field(default_factory=list)
+    held_scopes: set[str] = field(default_factory=set)
+    overrides: dict[str, Override] = field(default_factory=dict)
+    new_overrides: list[Override] = field(default_factory=list)
+    objectives: list[ObjectiveReport] = field(default_factory=list)
+
+
+def writable(kr: KrReport) -> bool:
+    """Whether a KR's result may be written: fresh (or final), known, not held."""
+    return kr.held is None and kr.result.status != "stale" and kr.result.progress is not None
+
+
+def evaluate(
+    tree: OkrTree,
+    selection: Selection,
+    reads: Reads,
+    *,
+    now: datetime,
+    settings: SyncSettings,
+    force: bool,
+    down: set[str],
+    only: str | None,
+) -> Evaluation:
+    """Every result of the cycle from what it read; ``down`` names the connections that
+    failed (their targets count as unread)."""
+    stored, active = selection.stored, selection.active
+    previous = StoredResults({k: record.data for k, record in stored.items()})
+    computed = _compute(
+        tree,
+        active,
+        selection.jobs_of,
+        reads.scopes,
+        previous,
+        now=now,
+        drop_threshold=settings.drop_threshold,
+        force=force,
+        baselines=scope_baselines(tree, active, stored),
+        previous_counts={k: stored[k].scope_count for k in active if k in stored},
+    )
+    reports = dict(computed.reports)
+    reports.update(frozen_reports(tree, selection.final, stored))
+    out = Evaluation(reports, previous, computed.held, computed.held_scopes)
+    manual = [
+        k
+        for k in selection.shown
+        if writable(reports[k]) and tree.key_results[k].kr.flags.manual_override
+    ]
+    specs = [spec for k in manual for spec in reads.readable(k, down)]
+    out.overrides = detect_overrides(specs, manual, reads.current, reads.last_written)
+    for kr_id, override in out.overrides.items():
+        kr = reports[kr_id]
+        result = with_override(kr.result, override, tree, now)
+        reports[kr_id] = replace(kr, result=result, override=override.progress)
+        if kr_id not in stored or stored[kr_id].override != override.progress:
+            out.new_overrides.append(override)
+    for kr_id in active:  # a final KR keeps the forecast it closed with
+        kr = reports[kr_id]
+        samples = reads.history.get(kr_id, [])
+        fc = _forecast(samples, kr.result, kr_period(tree, kr_id), now)
+        reports[kr_id] = replace(kr, forecast=fc)
+        if is_closed(kr_period(tree, kr_id), now):
+            reports[kr_id] = replace(
+                reports[kr_id], final_on=final_on(tree, kr_id, settings.final_after_days)
+            )
+    # Only the KRs this cycle did not compute rebuild their previous result.
+    kr_results = {
+        k: reports[k].result if k in reports else previous[k]
+        for k in previous
+        if k in tree.key_results
+    }
+    kr_results.update({k: r.result for k, r in reports.items()})
+    out.objectives = objective_reports(tree, kr_results, now, only=only)
+    return out
+
+
+def _forecast(
+    samples: list[tuple[datetime, float]], result: KrResult, period: Period, now: datetime
+) -> Forecast:
+    """The forecast from the KR's recent snapshots plus this cycle's fresh progress."""
+    points = list(samples)
+    if result.status != "stale" and result.progress is not None:
+        points.append((now, result.progress))
+    return forecast(points, period, now, FORECAST_WINDOW_DAYS)
+
+
+@dataclass(slots=True)
+class _Computed:
+    reports: dict[str, KrReport] = field(default_factory=dict)
+    held: list[tuple[HeldReport, KrResult]] = field(default_factory=list)
+    held_scopes: set[str] = field(default_factory=set)
 
 
 class StoredResults(Mapping[str, KrResult]):
@@ -80,53 +168,6 @@ class StoredResults(Mapping[str, KrResult]):
 
     def __len__(self) -> int:
         return len(self._stored)
-
-
-def select_krs(tree: OkrTree, only: str | None) -> list[str]:
-    """Every KR id, or just ``only`` (UserError if the mappings do not have it)."""
-    if only is None:
-        return list(tree.key_results)
-    if only not in tree.key_results:
-        known = ", ".join(sorted(tree.key_results)) or "none"
-        raise UserError(f"no key result '{only}' in the mappings", [f"known ids: {known}"])
-    return [only]
-
-
-def _measure_fields(tree: OkrTree) -> dict[Scope, set[str]]:
-    # Over every KR of the tree, so that a scope's cache key does not depend on which KRs
-    # one cycle runs (``--only``).
-    wanted: dict[Scope, set[str]] = {}
-    for node in tree.key_results.values():
-        measure = node.kr.measure
-        names: set[str] = set()
-        field = getattr(measure, "field", None)
-        if isinstance(measure, PointsMeasure | MetricMeasure | MaintainMeasure) and field:
-            names.add(field)
-        for scope in node.kr.scope:
-            wanted.setdefault(scope, set()).update(names)
-    return wanted
-
-
-def plan_jobs(
-    tree: OkrTree, kr_ids: list[str], connections: Connections
-) -> tuple[dict[str, ScopeJob], dict[str, list[str]]]:
-    """The distinct scope reads of ``kr_ids`` (by key) and each KR's job keys."""
-    fields = _measure_fields(tree)
-    jobs: dict[str, ScopeJob] = {}
-    by_kr: dict[str, list[str]] = {}
-    for kr_id in kr_ids:
-        keys: list[str] = []
-        for scope in tree.key_results[kr_id].kr.scope:
-            display, connector = connections.resolve(scope_source(scope), scope.connection)
-            names = tuple(sorted(fields.get(scope, ())))
-            key = scope_key(display, scope, names)
-            jobs.setdefault(
-                key, ScopeJob(key, (connector.source, connector.name), display, scope, names)
-            )
-            if key not in keys:
-                keys.append(key)
-        by_kr[kr_id] = keys
-    return jobs, by_kr
 
 
 def _lost(before: int | None, now: int, threshold: float) -> bool:
@@ -159,16 +200,7 @@ def describe_scope(scope: Scope) -> str:
     return f"{kind} " + ", ".join(f"{key}={value}" for key, value in data.items())
 
 
-class Evaluation:
-    """Results of the KRs a cycle reads, with what was held and which scopes not to advance."""
-
-    def __init__(self) -> None:
-        self.reports: dict[str, KrReport] = {}
-        self.held: list[tuple[HeldReport, KrResult]] = []
-        self.held_scopes: set[str] = set()
-
-
-def evaluate(
+def _compute(
     tree: OkrTree,
     kr_ids: list[str],
     jobs_of: dict[str, list[str]],
@@ -180,7 +212,7 @@ def evaluate(
     force: bool,
     baselines: Mapping[str, int] | None = None,
     previous_counts: Mapping[str, int] | None = None,
-) -> Evaluation:
+) -> _Computed:
     """Each KR's result from its scopes' reads: stale if a read failed, unknown if its
     scope gave nothing to measure, held if its items dropped where the measure makes a
     drop suspicious (the previous result shown instead), else fresh from the engine.
@@ -192,7 +224,7 @@ def evaluate(
     """
     baselines = baselines or {}
     previous_counts = previous_counts or {}
-    out = Evaluation()
+    out = _Computed()
     for kr_id in kr_ids:
         node = tree.key_results[kr_id]
         period = kr_period(tree, kr_id)
@@ -271,7 +303,7 @@ def _distinct(reads: list[ScopeRead]) -> set[tuple[str, str]]:
 
 
 def scope_baselines(
-    tree: OkrTree, kr_ids: list[str], stored: Mapping[str, Mapping[str, Any]]
+    tree: OkrTree, kr_ids: list[str], stored: Mapping[str, LatestKr]
 ) -> dict[str, int]:
     """Each KR's recorded scope baseline, if it was taken in the KR's current period.
 
@@ -280,10 +312,11 @@ def scope_baselines(
     """
     out: dict[str, int] = {}
     for kr_id in kr_ids:
-        data = stored.get(kr_id) or {}
-        baseline = data.get("scope_baseline")
-        if isinstance(baseline, int) and data.get("period") == str(kr_period(tree, kr_id)):
-            out[kr_id] = baseline
+        record = stored.get(kr_id)
+        if record is None or record.scope_baseline is None:
+            continue
+        if record.period == str(kr_period(tree, kr_id)):
+            out[kr_id] = record.scope_baseline
     return out
 
 
@@ -308,52 +341,15 @@ def with_override(result: KrResult, override: Override, tree: OkrTree, now: date
     )
 
 
-def history_forecast(
-    store: StateStore, kr_id: str, result: KrResult, period: Period, now: datetime
-) -> Forecast:
-    """The forecast from the KR's recent snapshots plus this cycle's fresh progress."""
-    since = now - timedelta(days=FORECAST_WINDOW_DAYS)
-    samples = [
-        (snap.at, snap.progress)
-        for snap in store.kr_history(kr_id, since=since)
-        if not snap.stale and snap.progress is not None
-    ]
-    if result.status != "stale" and result.progress is not None:
-        samples.append((now, result.progress))
-    return forecast(samples, period, now, FORECAST_WINDOW_DAYS)
-
-
-def property_payload(report: KrReport) -> dict[str, object]:
-    """The ``okrsync`` Jira issue property: the KR's numbers, stable while they are."""
-    r = report.result
-    fc = report.forecast
-    projected = None if fc is None else fc.projected_progress
-    return {
-        "kr": report.kr_id,
-        "title": report.title,
-        "period": report.period,
-        "status": r.status,
-        "progress": None if r.progress is None else round(r.progress, 4),
-        "expected": None if r.expected is None else round(r.expected, 3),
-        "score": r.score,
-        "done": r.done_count,
-        "total": r.total_count,
-        "done_points": r.done_points,
-        "total_points": r.total_points,
-        "value": r.value,
-        "forecast": None if projected is None else round(projected, 2),
-    }
-
-
 def frozen_reports(
-    tree: OkrTree, kr_ids: list[str], stored: dict[str, dict[str, Any]]
+    tree: OkrTree, kr_ids: list[str], stored: Mapping[str, LatestKr]
 ) -> dict[str, KrReport]:
     """The final results of KRs whose period closed, as the state store keeps them."""
     out: dict[str, KrReport] = {}
     for kr_id in kr_ids:
         node = tree.key_results[kr_id]
         out[kr_id] = replace(
-            KrReport.from_stored(stored[kr_id]),
+            KrReport.from_stored(stored[kr_id].data),
             kr_id=kr_id,
             objective_id=node.objective_id,
             title=node.kr.title,
