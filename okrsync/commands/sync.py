@@ -27,10 +27,11 @@ from okrsync.errors import UserError
 from okrsync.state import StateStore
 from okrsync.state.errors import StateError
 from okrsync.sync.connections import build_connectors
-from okrsync.sync.cycle import CycleHooks, run_cycle
+from okrsync.sync.cycle import run_cycle
 from okrsync.sync.hooks import CombinedHooks
-from okrsync.sync.report import CycleReport, HeldReport, KrReport, ObjectiveReport, jsonable
+from okrsync.sync.report import CycleReport, KrReport, ObjectiveReport, jsonable
 from okrsync.views import text as render
+from okrsync.views.health_log import LogHooks, previous_health
 from okrsync.views.progress import cycle_progress
 
 __all__ = ["SYNC_COMMANDS", "open_store", "report_data"]
@@ -63,21 +64,6 @@ def open_store(url: str, *, read_only: bool = False) -> Iterator[StateStore]:
         raise UserError(str(exc)) from None
     finally:
         store.close()
-
-
-class LogHooks(CycleHooks):
-    """Logs what an operator wants to know once per cycle."""
-
-    def source_down(self, connection: str, error: str) -> None:
-        log.warning("%s failed: %s; its key results are stale", connection, error)
-
-    def held(self, held: HeldReport) -> None:
-        log.warning("%s held: %s", held.kr_id, held.reason)
-
-    def cycle_finished(self, report: CycleReport) -> None:
-        for name, source in sorted(report.sources.items()):
-            for error in source.refused:
-                log.warning("%s refused a scope: %s; its key results are stale", name, error)
 
 
 def close_all(connectors: Mapping[tuple[str, str], Connector]) -> None:
@@ -141,7 +127,7 @@ def sync_command(
                     force=force,
                     only=only,
                     recompute_final=recompute_final,
-                    hooks=CombinedHooks(LogHooks(), progress),
+                    hooks=CombinedHooks(LogHooks(previous_health(store)), progress),
                 )
         finally:
             close_all(connectors)
