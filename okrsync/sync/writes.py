@@ -76,9 +76,7 @@ def plan(
     writes = plan_writes(desired, reads.current, reads.last_written, overrides=evaluation.overrides)
     new = {(o.kr_id, o.slot) for o in evaluation.new_overrides}
     conflicts = [
-        ConflictReport(
-            c.kr_id, c.slot.connection, c.slot.target, c.slot.field, c.ours, c.theirs, c.resolution
-        )
+        ConflictReport.of(c)
         for c in writes.conflicts
         if c.resolution == "overwritten" or (c.kr_id, c.slot) in new
     ]
@@ -198,16 +196,10 @@ def _send(
         for spec in specs
     }
     entries = [
-        WriteReport(
-            w.kr_id,
-            w.slot.connection,
-            w.slot.target,
-            w.slot.field,
-            w.before,
-            w.after,
+        WriteReport.of(
+            w,
             applied=not dry and errors.get(w) is None,
             error=errors.get(w),
-            role=w.role,
             unit=units.get((w.kr_id, w.slot.connection, w.slot.target)),
         )
         for w in writes
