@@ -133,7 +133,7 @@ def test_a_failing_tracker_is_in_the_summary_line(cli: Cli) -> None:
     assert number(rf"cycle done with failures in [\d.]+ s: {NUMBER} requests", result.stderr) == [
         data["run"]["requests"]
     ]
-    assert "jira:cloud failed" in result.stderr  # the operator's warning is still there
+    assert "jira:cloud is failing" in result.stderr  # the operator's warning is still there
 
 
 def test_refused_writes_are_counted_apart(cli: Cli) -> None:
