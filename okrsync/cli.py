@@ -15,9 +15,13 @@ from mappings.loader import MappingError
 from okrsync.commands.check import check_command
 from okrsync.commands.common import AppContext
 from okrsync.commands.config import config_group, schema_command
+from okrsync.commands.demo import demo_command
+from okrsync.commands.explain import explain_command
 from okrsync.commands.fields import fields_group
+from okrsync.commands.history import history_command
+from okrsync.commands.report import report_command
 from okrsync.commands.sandbox import sandbox_command
-from okrsync.commands.sync import SYNC_COMMANDS
+from okrsync.commands.sync import sync_command
 from okrsync.config.settings import SettingsError, unknown_environment
 from okrsync.errors import UserError
 from okrsync.state.errors import StateError
@@ -99,5 +103,8 @@ main.add_command(schema_command)
 main.add_command(check_command)
 main.add_command(fields_group)
 main.add_command(sandbox_command)
-for _command in SYNC_COMMANDS:
-    main.add_command(_command)
+main.add_command(sync_command)
+main.add_command(explain_command)
+main.add_command(history_command)
+main.add_command(report_command)
+main.add_command(demo_command)

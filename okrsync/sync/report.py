@@ -6,7 +6,9 @@
      "writes": [{"connection", "target", "field", "before", "after", "applied", ...}],
      "held": [...], "conflicts": [...], "checkins": [...], "sources": {...}}
 
-``okrsync report`` builds the same shape from the state store (see ``okrsync.views.text``).
+``okrsync report`` builds the same ``run``, ``objectives``, ``key_results`` and
+``sources`` from the state store (``okrsync.commands.report``), with null for what the
+store does not keep.
 
 Every JSON document okrsync prints (``sync``, ``report``, ``explain``, ``history``) starts
 with ``schema_version`` (``SCHEMA_VERSION``). Adding a key keeps the version; renaming or
@@ -34,6 +36,7 @@ __all__ = [
     "HeldReport",
     "KrReport",
     "ObjectiveReport",
+    "RunSummary",
     "SourceReport",
     "WriteReport",
     "jsonable",
@@ -285,6 +288,10 @@ class SourceReport:
     # Write targets that could not be read or written (a missing field, an issue off
     # its edit screen), while the connection is up: target -> error.
     targets: dict[str, str] = field(default_factory=dict)
+    # The connection's health as the state store keeps it across cycles.
+    last_success_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    consecutive_failures: int | None = None
 
     def fail(self, error: str) -> None:
         """Mark the connection down, keeping the first error."""
@@ -299,6 +306,34 @@ class SourceReport:
             exclude=("connection",),
             rename={"refused": "refused_scopes", "targets": "target_errors"},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """The ``run`` section of the JSON output: how a cycle went, in numbers.
+
+    ``okrsync report`` fills it from the state store, with None for what the store does
+    not keep; no field has a default, so that both outputs always give every key.
+    """
+
+    id: int | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    mode: str | None
+    outcome: str | None
+    dry_run: bool | None
+    force: bool | None
+    only: str | None
+    writes: int | None
+    planned_writes: int | None
+    requests: int | None
+    held: int | None
+    conflicts: int | None
+    stale: int | None
+    unknown: int | None
+    final: int | None
+    failed_sources: tuple[str, ...]
+    error: str | None
 
 
 @dataclass(slots=True)
@@ -360,6 +395,36 @@ class CycleReport:
         """The writes that reached a tracker."""
         return [w for w in self.writes if w.applied]
 
+    @property
+    def error(self) -> str | None:
+        """Each failed connection's error, on one line (None when none failed)."""
+        failures = (f"{name}: {self.sources[name].error}" for name in self.failed_sources)
+        return "; ".join(failures) or None
+
+    def summary(self) -> RunSummary:
+        """The ``run`` section of the JSON output."""
+        krs = self.key_results
+        return RunSummary(
+            id=self.run_id,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            mode=self.mode,
+            outcome=self.outcome,
+            dry_run=self.dry_run,
+            force=self.force,
+            only=self.only,
+            writes=len(self.applied_writes) if not self.dry_run else 0,
+            planned_writes=len(self.writes),
+            requests=self.request_count,
+            held=len(self.held),
+            conflicts=len(self.conflicts),
+            stale=sum(1 for kr in krs if kr.stale),
+            unknown=sum(1 for kr in krs if kr.unknown),
+            final=sum(1 for kr in krs if kr.final),
+            failed_sources=tuple(self.failed_sources),
+            error=self.error,
+        )
+
     def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
         """The JSON document of ``okrsync sync --output json`` (stable keys).
 
@@ -367,25 +432,7 @@ class CycleReport:
         """
         return versioned(
             {
-                "run": {
-                    "id": self.run_id,
-                    "started_at": jsonable(self.started_at),
-                    "finished_at": jsonable(self.finished_at),
-                    "mode": self.mode,
-                    "outcome": self.outcome,
-                    "dry_run": self.dry_run,
-                    "force": self.force,
-                    "only": self.only,
-                    "writes": len(self.applied_writes) if not self.dry_run else 0,
-                    "planned_writes": len(self.writes),
-                    "requests": self.request_count,
-                    "held": len(self.held),
-                    "conflicts": len(self.conflicts),
-                    "stale": sum(1 for kr in self.key_results if kr.stale),
-                    "unknown": sum(1 for kr in self.key_results if kr.unknown),
-                    "final": sum(1 for kr in self.key_results if kr.final),
-                    "failed_sources": self.failed_sources,
-                },
+                "run": as_dict(self.summary()),
                 "objectives": [o.to_dict() for o in self.objectives],
                 "key_results": [k.to_dict() for k in self.key_results],
                 "writes": [w.to_dict(detail=detail) for w in self.writes],

@@ -117,16 +117,17 @@ def print_sources(console: Console, sources: Mapping[str, Mapping[str, Any]]) ->
     for name, source in sources.items():
         if source.get("up", True):
             reads = ""
-            if "full_reads" in source:
+            # None in the state store's view: only a cycle knows what it read.
+            if source.get("full_reads") is not None:
                 reads = (
                     f": {source.get('full_reads', 0)} full, "
                     f"{source.get('incremental_reads', 0)} incremental read(s), "
                     f"{source.get('items', 0)} items, {source.get('requests', 0)} requests"
                 )
             console.print(Text(f"  {name} up{reads}", style="green"))
-            for error in source.get("refused_scopes", ()):
+            for error in source.get("refused_scopes") or ():
                 console.print(Text(f"    refused a scope: {error}", style="bold red"))
-            for target, error in source.get("target_errors", {}).items():
+            for target, error in (source.get("target_errors") or {}).items():
                 console.print(Text(f"    {target} not written: {error}", style="bold red"))
         else:
             console.print(Text(f"  {name} DOWN: {source.get('error')}", style="bold red"))

@@ -43,6 +43,7 @@ RUN = {
     "failed_sources",
     "unknown",
     "final",
+    "error",
 }
 OBJECTIVE = {
     "id",
@@ -103,6 +104,9 @@ SOURCE = {
     "requests",
     "refused_scopes",
     "target_errors",
+    "last_success_at",
+    "last_failure_at",
+    "consecutive_failures",
 }
 
 
