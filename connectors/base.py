@@ -7,10 +7,10 @@ fields on named targets. The cycle (``okrsync.sync.cycle``) decides what to fetc
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from mappings.items import WorkItem
 from mappings.schema import Scope
@@ -19,6 +19,8 @@ from mappings.schema import Scope
 #: (``property:okrsync``): connectors that keep properties (Jira) read them with the
 #: fields, in the same request; the value is the property's JSON, None when unset.
 PROPERTY_PREFIX = "property:"
+
+K = TypeVar("K", bound=Hashable)
 
 
 class ConnectorError(Exception):
@@ -134,8 +136,32 @@ class RequestCounter:
         return self._count
 
 
+#: What ``Connector.count`` answers: a count or the error, per scope.
+Counts = Mapping[Scope, int | ConnectorError]
+
+
+def confirm_each(
+    count: Callable[[Sequence[Scope]], Counts], expected: Mapping[K, tuple[Scope, int]]
+) -> dict[K, int | ConnectorError]:
+    """``Connector.confirm_counts`` for a tracker whose counts cannot be added up: each
+    distinct scope counted once, in one ``count`` call."""
+    scopes = list(dict.fromkeys(scope for scope, _ in expected.values()))
+    try:
+        counted = count(scopes)
+    except ConnectorError as exc:
+        return dict.fromkeys(expected, exc)
+    out: dict[K, int | ConnectorError] = {}
+    for key, (scope, _) in expected.items():
+        value = counted.get(scope)
+        if value is None:
+            value = ConnectorError("the tracker gave no count for the scope")
+        out[key] = value
+    return out
+
+
 class Connector(Protocol):
-    """What the cycle needs from a tracker connection."""
+    """What the cycle needs from a tracker connection: every capability it uses is named
+    here, so the sync layer never asks a connector what it happens to have."""
 
     source: str  # "jira" | "teambition"
     name: str  # the connection name from settings
@@ -143,6 +169,22 @@ class Connector(Protocol):
     @property
     def requests_sent(self) -> int:
         """HTTP requests this connector has sent so far, retries included."""
+        ...
+
+    @property
+    def concurrency(self) -> int:
+        """Requests this connection keeps in flight at most (callers size thread pools by it:
+        more threads would only wait)."""
+        ...
+
+    @property
+    def supports_properties(self) -> bool:
+        """Whether targets hold issue properties (Jira); without them ``set_property``
+        fails and ``PROPERTY_PREFIX`` refs are not asked for."""
+        ...
+
+    def refresh(self) -> None:
+        """Forget what is cached between cycles (field catalogs); a no-op where nothing is."""
         ...
 
     def fetch(
@@ -158,6 +200,15 @@ class Connector(Protocol):
         """Cheap item count per scope (approximate count, search total, totalSize)."""
         ...
 
+    def confirm_counts(
+        self, expected: Mapping[K, tuple[Scope, int]]
+    ) -> dict[K, int | ConnectorError]:
+        """Each key's count as the tracker sees it, given its scope and the size it should
+        have (after an incremental read). A tracker may count several scopes together and
+        give back the expected size of every scope whose group agreed (Jira's epics); any
+        other key gets the count of its own scope, or the error."""
+        ...
+
     def read_fields(self, refs: Sequence[FieldRef]) -> dict[FieldRef, object]:
         """Current values, in the same value forms as ``FieldWrite``."""
         ...
@@ -168,6 +219,11 @@ class Connector(Protocol):
 
     def add_comment(self, target: str, text: str) -> None:
         """Post a comment on an issue or task (check-ins)."""
+        ...
+
+    def set_property(self, target: str, key: str, value: Any) -> None:
+        """Set issue property ``key`` to a JSON value; a non-retryable ``ConnectorError``
+        where ``supports_properties`` is false."""
         ...
 
     def preflight(

@@ -23,12 +23,14 @@ from connectors.base import (
     FetchResult,
     FieldRef,
     FieldWrite,
+    K,
     PreflightReport,
     Problem,
 )
 from connectors.field_names import near_duplicates
 from connectors.jira.bootstrap import CreatedField, ensure_fields
 from connectors.jira.client import JiraClient, run_all
+from connectors.jira.counts import confirm_counts
 from connectors.jira.errors import Context
 from connectors.jira.fetch import Fetcher
 from connectors.jira.fields import STATUS_OPTIONS, FieldCatalog, FieldSpec, options_by_hand
@@ -78,6 +80,7 @@ class JiraConnector:
     """One Jira site (Cloud or Data Center) behind the ``Connector`` protocol."""
 
     source = "jira"
+    supports_properties = True
 
     def __init__(self, name: str, settings: JiraConnection, retry: RetryPolicy):
         self.name = name
@@ -96,6 +99,11 @@ class JiraConnector:
     def requests_sent(self) -> int:
         """HTTP requests sent so far, retries included."""
         return self.client.requests.value
+
+    @property
+    def concurrency(self) -> int:
+        """Requests in flight at most (the ``concurrency`` setting)."""
+        return self.settings.concurrency
 
     def refresh(self) -> None:
         """Read the field catalog (and user) again on next use; call once per cycle."""
@@ -149,6 +157,13 @@ class JiraConnector:
         """Items per scope: Cloud's approximate count, DC's search total."""
         jobs = {scope: partial(self._count_one, scope) for scope in scopes}
         return run_all(self.settings.concurrency, jobs)
+
+    def confirm_counts(
+        self, expected: Mapping[K, tuple[Scope, int]]
+    ) -> dict[K, int | ConnectorError]:
+        """Counts after an incremental read: epic scopes with disjoint epics are counted
+        together, halving a group that disagrees (see ``connectors.jira.counts``)."""
+        return confirm_counts(self.count, expected)
 
     # ----------------------------------------------------------------- writing
 

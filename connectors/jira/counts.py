@@ -1,4 +1,5 @@
-"""Checking incremental reads against the trackers' counts in few requests.
+"""Checking incremental reads against Jira's counts in few requests
+(``JiraConnector.confirm_counts``).
 
 After an incremental read, each scope's merged size (cache plus changes) must equal the
 tracker's count of the scope (``okrsync.sync.fetch``). One count per scope is one round trip
@@ -23,15 +24,12 @@ periodic full read settles both.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Mapping, Sequence
 
-from connectors.base import Connector, ConnectorError
+from connectors.base import ConnectorError, Counts, K
 from mappings.schema import JiraEpicsScope, Scope
 
 __all__ = ["EPICS_PER_COUNT", "confirm_counts", "count_groups"]
-
-K = TypeVar("K", bound=Hashable)
 
 #: Epics named in one merged count (the JQL ``parent in (...)`` stays short enough for a
 #: GET on Data Center).
@@ -82,29 +80,29 @@ def _union(scopes: Sequence[Scope]) -> Scope:
     return JiraEpicsScope(kind="jira_epics", connection=first.connection, epics=epics)
 
 
-def _count(connector: Connector, scopes: list[Scope]) -> Mapping[Scope, int | ConnectorError]:
+def _count(count: Callable[[Sequence[Scope]], Counts], scopes: list[Scope]) -> Counts:
     try:
-        return connector.count(scopes)
+        return count(scopes)
     except ConnectorError as exc:
         return dict.fromkeys(scopes, exc)
 
 
 def confirm_counts(
-    connector: Connector, expected: Mapping[K, tuple[Scope, int]]
+    count: Callable[[Sequence[Scope]], Counts], expected: Mapping[K, tuple[Scope, int]]
 ) -> dict[K, int | ConnectorError]:
     """Each key's count as the tracker sees it, given its scope and the size it should have.
 
     A key whose scope was counted together with others and agreed gets its expected size
     back; any other gets the tracker's count of its own scope (or the error). Each round
-    sends its counts in one ``Connector.count`` call (run concurrently by the connector);
-    there are at most ``log2(EPICS_PER_COUNT) + 1`` rounds.
+    sends its counts in one ``count`` call (``Connector.count``, run concurrently by the
+    connector); there are at most ``log2(EPICS_PER_COUNT) + 1`` rounds.
     """
     scopes = {key: scope for key, (scope, _) in expected.items()}
     out: dict[K, int | ConnectorError] = {}
     pending = count_groups(scopes)
     while pending:
         unions = [_union([scopes[k] for k in group]) for group in pending]
-        counted = _count(connector, list(dict.fromkeys(unions)))
+        counted = _count(count, list(dict.fromkeys(unions)))
         halves: list[list[K]] = []
         for group, union in zip(pending, unions, strict=True):
             value = counted.get(union)

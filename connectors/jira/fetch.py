@@ -18,7 +18,7 @@ its scopes is searched alone so that the error lands on the scope that caused it
 ``since`` narrows JQL scopes and epic children; listed issues and the children of
 epics whose sub-tasks are wanted are read in full and filtered here, so totals stay exact.
 Narrowed epic children come without a total: the caller counts them, several epic
-scopes at once as one scope naming all their epics (``okrsync.sync.counts``).
+scopes at once as one scope naming all their epics (``connectors.jira.counts``).
 """
 
 from __future__ import annotations
@@ -267,7 +267,7 @@ class Fetcher:
             ]
             # Read in full (no narrowing), the length is the total. Narrowed, the total is
             # left to the caller, who counts many epic scopes in one request
-            # (``okrsync.sync.counts``) instead of one count per scope here.
+            # (``connectors.jira.counts``) instead of one count per scope here.
             total = None if narrow else len(items)
             items = [i for i in items if _newer(i, request.since)]
             out[request] = FetchResult(items, total)

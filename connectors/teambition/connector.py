@@ -23,7 +23,9 @@ from connectors.base import (
     FetchResult,
     FieldRef,
     FieldWrite,
+    K,
     PreflightReport,
+    confirm_each,
 )
 from connectors.retry import RetryPolicy
 from connectors.teambition.check import preflight
@@ -42,7 +44,6 @@ from mappings.schema import TEAMBITION_SCOPES, Scope, TeambitionParentScope
 
 log = logging.getLogger(__name__)
 
-K = TypeVar("K")
 V = TypeVar("V")
 
 
@@ -54,6 +55,8 @@ class TeambitionConnector:
     """
 
     source = "teambition"
+    # Teambition tasks have custom fields but nothing like Jira's issue properties.
+    supports_properties = False
 
     def __init__(
         self,
@@ -75,6 +78,14 @@ class TeambitionConnector:
     def requests_sent(self) -> int:
         """HTTP requests sent so far, retries included."""
         return self.http.requests.value
+
+    @property
+    def concurrency(self) -> int:
+        """Requests in flight at most (the ``concurrency`` setting)."""
+        return self.settings.concurrency
+
+    def refresh(self) -> None:
+        """Nothing to forget: every call looks up what it needs afresh (``Lookups``)."""
 
     def close(self) -> None:
         """Release HTTP connections."""
@@ -161,6 +172,12 @@ class TeambitionConnector:
         unique = list(dict.fromkeys(scopes))
         return self._parallel(unique, lambda scope: count_scope(lookups, self._own(scope)))
 
+    def confirm_counts(
+        self, expected: Mapping[K, tuple[Scope, int]]
+    ) -> dict[K, int | ConnectorError]:
+        """Each scope counted on its own: Teambition's scopes may overlap, so counts do not add."""
+        return confirm_each(self.count, expected)
+
     # ------------------------------------------------------------------ fields
 
     def read_fields(self, refs: Sequence[FieldRef]) -> dict[FieldRef, object]:
@@ -181,6 +198,13 @@ class TeambitionConnector:
             json={"content": text, "renderMode": "text"},
             idempotent=False,
             what=f"task '{target}'",
+        )
+
+    def set_property(self, target: str, key: str, value: object) -> None:
+        """Refused: Teambition has no issue properties (``supports_properties`` is false)."""
+        raise ConnectorError(
+            f"Teambition connection '{self.name}' has no issue properties: "
+            f"cannot set '{key}' on task '{target}'"
         )
 
     # ------------------------------------------------------------------ checks

@@ -9,8 +9,8 @@ read was, how many items). A cycle then:
 2. otherwise asks only for items updated since the last successful read minus
    ``clock_skew_seconds`` and merges them into the cached items by immutable id;
 3. compares the merged size with the tracker's own count of the scope (the total the
-   incremental read reported, else ``Connector.count``, which counts epic scopes with
-   disjoint epics together, ``okrsync.sync.counts``): items deleted, moved out of the
+   incremental read reported, else ``Connector.confirm_counts``, where Jira counts epic
+   scopes with disjoint epics together): items deleted, moved out of the
    scope or no longer matching its query never show up in an incremental read, so any
    difference triggers a full read of that scope.
 
@@ -43,7 +43,6 @@ from connectors.base import (
 from mappings.items import Source, StatusCategory, WorkItem
 from mappings.schema import Scope, scope_source
 from okrsync.state.records import ScopeMark
-from okrsync.sync.counts import confirm_counts
 from okrsync.sync.hooks import READING_SCOPES, CycleHooks
 
 __all__ = [
@@ -245,8 +244,7 @@ def _read_connection(
         else:
             totals[job.key] = answer.total
     if unknown_total:
-        counted = confirm_counts(
-            connector,
+        counted = connector.confirm_counts(
             {key: (job.scope, len(reads[key].items or ())) for key, job in unknown_total.items()},
         )
         for key in unknown_total:

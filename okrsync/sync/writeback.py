@@ -43,8 +43,6 @@ log = logging.getLogger(__name__)
 #: The Jira issue property holding the KR result summary, and its name in the ledger.
 PROPERTY_KEY = "okrsync"
 PROPERTY_FIELD = PROPERTY_PREFIX + PROPERTY_KEY
-#: Threads per connection for writes when the connector names no ``concurrency``.
-DEFAULT_WORKERS = 4
 
 T = TypeVar("T")
 
@@ -225,14 +223,7 @@ def property_changed(before: Any, after: Mapping[str, Any]) -> bool:
 
 def supports_properties(connector: Connector) -> bool:
     """Whether a connector can set issue properties (Jira)."""
-    return callable(getattr(connector, "set_property", None))
-
-
-def _workers(connector: Connector) -> int:
-    """Threads to send one connection's writes on: its ``concurrency`` setting (the
-    connector itself bounds its requests in flight; more threads would only wait)."""
-    limit = getattr(getattr(connector, "settings", None), "concurrency", None)
-    return limit if isinstance(limit, int) and limit > 0 else DEFAULT_WORKERS
+    return connector.supports_properties
 
 
 def apply_property_writes(
@@ -245,7 +236,7 @@ def apply_property_writes(
     (from a worker thread) as each one is done."""
 
     def send(name: str, group: list[PropertyWrite]) -> list[tuple[PropertyWrite, str | None]]:
-        connector: Any = connections.get(name)
+        connector = connections.get(name)
 
         def one(write: PropertyWrite) -> tuple[PropertyWrite, str | None]:
             try:
@@ -256,7 +247,8 @@ def apply_property_writes(
                 finished(1)
             return write, None
 
-        workers = min(_workers(connector), len(group))
+        # The connector bounds its requests in flight; more threads would only wait.
+        workers = max(1, min(connector.concurrency, len(group)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="property") as pool:
             return list(pool.map(one, group))
 

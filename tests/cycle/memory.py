@@ -2,7 +2,8 @@
 
 Like vdirsyncer's memory storage: items live in dicts, scopes are answered from them, and
 every call is recorded so a test can tell what the cycle asked for and wrote. ``down``
-makes every call fail as an unreachable tracker would.
+makes every call fail as an unreachable tracker would. It keeps the promises of the
+connector contract suite (``tests.connectors.contract``) like the real connectors do.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from connectors.base import (
     FetchResult,
     FieldRef,
     FieldWrite,
+    K,
     PreflightReport,
+    confirm_each,
 )
 from mappings.items import Source, StatusCategory, WorkItem
 from mappings.schema import JiraEpicsScope, JiraIssuesScope, Scope, TeambitionParentScope
@@ -40,10 +43,16 @@ class Calls:
     writes: list[FieldWrite] = field(default_factory=list)
     comments: list[tuple[str, str]] = field(default_factory=list)
     properties: list[tuple[str, str, object]] = field(default_factory=list)
+    refreshes: int = 0
 
 
 class MemoryTracker:
-    """A connector over a dict of items; ``fields[(target, name)]`` holds field values."""
+    """A connector over a dict of items; ``fields[(target, name)]`` holds field values.
+
+    ``properties=False`` makes it a tracker without issue properties (as Teambition).
+    """
+
+    concurrency = 4
 
     def __init__(self, source: str = "jira", name: str = "main", *, properties: bool = True):
         self.source = source
@@ -55,8 +64,7 @@ class MemoryTracker:
         self.calls = Calls()
         # The tracker's clock; tests move it along with the cycles' ``now``.
         self.now = datetime(2026, 11, 16, tzinfo=UTC)
-        if not properties:
-            self.set_property = None  # type: ignore[assignment]
+        self.supports_properties = properties
 
     @property
     def requests_sent(self) -> int:
@@ -147,6 +155,14 @@ class MemoryTracker:
         self._check()
         return {scope: len(self._members(scope)) for scope in scopes}
 
+    def confirm_counts(
+        self, expected: Mapping[K, tuple[Scope, int]]
+    ) -> dict[K, int | ConnectorError]:
+        return confirm_each(self.count, expected)
+
+    def refresh(self) -> None:
+        self.calls.refreshes += 1
+
     def read_fields(self, refs: Sequence[FieldRef]) -> dict[FieldRef, object]:
         self.calls.reads.extend(refs)
         self._check()
@@ -172,6 +188,8 @@ class MemoryTracker:
         self.calls.comments.append((target, text))
 
     def set_property(self, target: str, key: str, value: object) -> None:
+        if not self.supports_properties:
+            raise ConnectorError(f"{self.source} '{self.name}' has no issue properties")
         self._check()
         self.calls.properties.append((target, key, value))
         self.issue_properties[(target, key)] = value

@@ -1,13 +1,13 @@
-"""Counting many epic scopes together to confirm incremental reads (okrsync.sync.counts)."""
+"""Counting many epic scopes together to confirm incremental reads (connectors.jira.counts)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from connectors.base import ConnectorError
+from connectors.jira.counts import EPICS_PER_COUNT, confirm_counts, count_groups
 from mappings.items import StatusCategory
 from mappings.schema import JiraEpicsScope, JqlScope, Scope
-from okrsync.sync.counts import EPICS_PER_COUNT, confirm_counts, count_groups
 from tests.cycle.memory import MemoryTracker
 
 
@@ -43,7 +43,7 @@ class Refusing(MemoryTracker):
 def test_disjoint_epic_scopes_are_counted_in_one_request_per_hundred_epics() -> None:
     memory = tracker(250)
     expected = {n: (epics(f"EP-{n}"), 3) for n in range(1, 251)}
-    assert confirm_counts(memory, expected) == dict.fromkeys(expected, 3)
+    assert confirm_counts(memory.count, expected) == dict.fromkeys(expected, 3)
     assert len(memory.calls.counts) == 3  # 100 + 100 + 50 epics
     sent = [s for s in memory.calls.counts if isinstance(s, JiraEpicsScope)]
     assert [len(s.epics) for s in sent] == [EPICS_PER_COUNT, EPICS_PER_COUNT, 50]
@@ -53,7 +53,7 @@ def test_a_scope_that_lost_an_item_unseen_is_found_by_halving() -> None:
     memory = tracker(100)
     memory.delete("S-37-1")
     expected = {n: (epics(f"EP-{n}"), 3) for n in range(1, 101)}  # the cache still holds 3
-    counted = confirm_counts(memory, expected)
+    counted = confirm_counts(memory.count, expected)
     assert counted[37] == 2
     assert all(counted[n] == 3 for n in expected if n != 37)
     # One merged count, then two counts per level down to the scope: 1 + 2 * 7.
@@ -66,7 +66,7 @@ def test_a_story_moved_between_two_scopes_of_one_count_is_caught() -> None:
     # After the incremental read: EP-1 still caches the story, EP-2 got it with its new
     # parent. The union's count is unchanged (12), but the sizes sum to 13.
     expected = {1: (epics("EP-1"), 3), 2: (epics("EP-2"), 4), 3: (epics("EP-3"), 3)}
-    assert confirm_counts(memory, expected) == {1: 2, 2: 4, 3: 3}
+    assert confirm_counts(memory.count, expected) == {1: 2, 2: 4, 3: 3}
 
 
 def test_only_disjoint_epic_scopes_without_subtasks_share_a_count() -> None:
@@ -88,7 +88,7 @@ def test_a_tracker_outage_fails_the_group_without_more_requests() -> None:
     memory = tracker(10)
     memory.down = True
     expected = {n: (epics(f"EP-{n}"), 3) for n in range(1, 11)}
-    counted = confirm_counts(memory, expected)
+    counted = confirm_counts(memory.count, expected)
     assert all(isinstance(v, ConnectorError) and v.retryable for v in counted.values())
     assert len(memory.calls.counts) == 1
 
@@ -98,6 +98,6 @@ def test_a_refused_count_lands_on_its_own_scope() -> None:
     for n in range(1, 9):
         memory.add(f"S-{n}", parent=f"EP-{n}")
     expected = {n: (epics(f"EP-{n}"), 1) for n in range(1, 9)}
-    counted = confirm_counts(memory, expected)
+    counted = confirm_counts(memory.count, expected)
     assert isinstance(counted.pop(3), ConnectorError)
     assert counted == {n: 1 for n in range(1, 9) if n != 3}
