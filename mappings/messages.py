@@ -8,6 +8,7 @@ not exist in the YAML; they are recognised by walking the model types alongside 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import NoneType, UnionType
@@ -155,9 +156,18 @@ def _join(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for the choice closest to a mistyped ``word``, or ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def validator_message(err: ErrorDetails) -> str | None:
+    """What a validator said when it refused a value (its ``ValueError`` or assertion)."""
+    ctx = err.get("ctx", {})
+    if err["type"] in ("value_error", "assertion_error") and "error" in ctx:
+        return str(ctx["error"])
+    return None
 
 
 def _message(err: ErrorDetails, clean: _Clean) -> str:
@@ -167,7 +177,7 @@ def _message(err: ErrorDetails, clean: _Clean) -> str:
     if kind == "extra_forbidden":
         key = str(clean.loc[-1])
         allowed = list(clean.owner.model_fields) if clean.owner else []
-        hint = _suggest(key, allowed) or (
+        hint = did_you_mean(key, allowed) or (
             f"; expected one of: {', '.join(allowed)}" if allowed else ""
         )
         return f"unknown key '{key}'{hint}"
@@ -178,9 +188,10 @@ def _message(err: ErrorDetails, clean: _Clean) -> str:
         if kind == "union_tag_not_found":
             return f"{label} kind required; expected one of: {tags}"
         return f"unknown {label} kind '{ctx.get('tag')}'; expected one of: {tags}"
-    if kind in ("value_error", "assertion_error") and "error" in ctx:
+    own = validator_message(err)
+    if own is not None:
         scalar = not isinstance(value, dict | list | tuple)
-        return f"{ctx['error']}, got {show(value)}" if scalar else str(ctx["error"])
+        return f"{own}, got {show(value)}" if scalar else own
     if kind in _BOUNDS:
         name, words = _BOUNDS[kind]
         return f"must be {words} {show(ctx.get(name))}, got {show(value)}"

@@ -17,6 +17,8 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
+from mappings.messages import did_you_mean, validator_message
+
 PREFIX = "OKRSYNC_"
 # Variables that steer loading itself rather than naming a setting.
 LOADER_VARIABLES = ("CONFIG", "SECRETS_DIR")
@@ -106,17 +108,12 @@ def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
     return []
 
 
-def _suggest(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def _message(err: ErrorDetails, model: type[BaseModel]) -> tuple[tuple[str | int, ...], str]:
     loc = tuple(err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        return loc, f"unknown setting{_suggest(key, _fields_at(model, loc[:-1]))}"
+        return loc, f"unknown setting{did_you_mean(key, _fields_at(model, loc[:-1]))}"
     if kind == "missing":
         return loc, "required"
     if kind in ("model_type", "dict_type") and len(loc) == 2 and loc[0] in _TRACKERS:
@@ -125,8 +122,9 @@ def _message(err: ErrorDetails, model: type[BaseModel]) -> tuple[tuple[str | int
             f"'{loc[1]}' is not a {tracker} connection: settings of a connection go under "
             f"its name, e.g. {env_name((tracker, 'main', loc[1]))} or a [{tracker}.main] table"
         )
-    if kind in ("value_error", "assertion_error") and "error" in err.get("ctx", {}):
-        return loc, str(err["ctx"]["error"])
+    own = validator_message(err)
+    if own is not None:
+        return loc, own
     message = err["msg"]
     if message.startswith("Input should"):
         message = "should" + message[len("Input should") :]
