@@ -13,8 +13,8 @@ from mappings.schema import Scope, scope_source
 from mappings.tree import OkrTree
 from okrsync.commands.common import AppContext, mappings_option, pass_app
 from okrsync.config.settings import Settings, SettingsError
-from okrsync.sync.connections import build_connectors
-from okrsync.sync.writeback import Connections, resolve_targets
+from okrsync.sync.connections import Connections, build_connectors
+from okrsync.sync.writeback import resolve_targets
 
 
 @click.command("check")

@@ -18,9 +18,9 @@ from mappings.results import KrResult
 from mappings.schema import Thresholds
 from mappings.tree import OkrTree
 from okrsync.state.store import StateStore
+from okrsync.sync.connections import Connections
 from okrsync.sync.plan import STATUS_OPTIONS, TargetSpec
 from okrsync.sync.report import CheckinReport, CycleReport, KrReport
-from okrsync.sync.writeback import Connections
 
 __all__ = [
     "MAX_MOVED",

@@ -1,8 +1,9 @@
-"""Build one connector per configured tracker connection."""
+"""The tracker connections of a cycle: one connector per configured connection, and
+the lookup from a mapping's reference (``connection:``) to its connector."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from connectors.base import Connector
 from connectors.jira import JiraConnector
@@ -41,3 +42,20 @@ def connection_for(
             "name one with 'connection:' in the mapping"
         )
     return candidates[0]
+
+
+class Connections:
+    """Connectors by display name (``jira:cloud``), resolved from mapping references."""
+
+    def __init__(self, connectors: Mapping[tuple[str, str], Connector]):
+        self.connectors = dict(connectors)
+
+    def resolve(self, source: str, name: str | None) -> tuple[str, Connector]:
+        """``(display name, connector)`` of a scope's or target's connection."""
+        connector = connection_for(self.connectors, source, name)
+        return f"{connector.source}:{connector.name}", connector
+
+    def get(self, display: str) -> Connector:
+        """The connector of a display name."""
+        source, _, name = display.partition(":")
+        return self.connectors[(source, name)]

@@ -44,13 +44,13 @@ from mappings.tree import OkrTree
 from okrsync.config.settings import SyncSettings
 from okrsync.state.errors import StateError
 from okrsync.state.store import StateStore
+from okrsync.sync.connections import Connections
 from okrsync.sync.evaluate import evaluate
 from okrsync.sync.hooks import COMPUTING, RECORDING, CycleHooks
 from okrsync.sync.reads import fetch
 from okrsync.sync.record import Forget, record_cycle
 from okrsync.sync.report import CycleReport
 from okrsync.sync.select import select
-from okrsync.sync.writeback import Connections
 from okrsync.sync.writes import apply, plan
 
 __all__ = ["CycleHooks", "run_cycle"]

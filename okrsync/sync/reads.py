@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from mappings.tree import OkrTree
 from okrsync.config.settings import SyncSettings
 from okrsync.state.store import StateStore
+from okrsync.sync.connections import Connections
 from okrsync.sync.fetch import ScopeRead, fetch_scopes
 from okrsync.sync.hooks import READING_FIELDS, CycleHooks
 from okrsync.sync.plan import Slot, TargetSpec
@@ -26,7 +27,6 @@ from okrsync.sync.report import CycleReport
 from okrsync.sync.select import Selection
 from okrsync.sync.writeback import (
     PROPERTY_FIELD,
-    Connections,
     owned_slots,
     read_current,
     resolve_targets,

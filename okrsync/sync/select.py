@@ -18,8 +18,8 @@ from mappings.tree import OkrTree
 from okrsync.errors import UserError
 from okrsync.state.records import LatestKr, ScopeMark
 from okrsync.state.store import StateStore
+from okrsync.sync.connections import Connections
 from okrsync.sync.fetch import ScopeJob, needs_full, scope_key
-from okrsync.sync.writeback import Connections
 
 __all__ = ["Selection", "final_on", "kr_period", "select", "select_krs"]
 

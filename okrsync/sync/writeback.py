@@ -23,13 +23,12 @@ from connectors.base import (
 )
 from mappings.schema import JiraEpicsScope, JiraEpicsTarget, JiraIssueTarget, TeambitionTaskTarget
 from mappings.tree import OkrTree
-from okrsync.sync.connections import connection_for
+from okrsync.sync.connections import Connections
 from okrsync.sync.plan import ROLES, PlannedWrite, Slot, TargetSpec
 
 __all__ = [
     "PROPERTY_FIELD",
     "PROPERTY_KEY",
-    "Connections",
     "PropertyWrite",
     "apply_all",
     "apply_property_writes",
@@ -49,23 +48,6 @@ T = TypeVar("T")
 
 def _ignore(_count: int) -> None:
     pass
-
-
-class Connections:
-    """Connectors by display name (``jira:cloud``), resolved from mapping references."""
-
-    def __init__(self, connectors: Mapping[tuple[str, str], Connector]):
-        self.connectors = dict(connectors)
-
-    def resolve(self, source: str, name: str | None) -> tuple[str, Connector]:
-        """``(display name, connector)`` of a scope's or target's connection."""
-        connector = connection_for(self.connectors, source, name)
-        return f"{connector.source}:{connector.name}", connector
-
-    def get(self, display: str) -> Connector:
-        """The connector of a display name."""
-        source, _, name = display.partition(":")
-        return self.connectors[(source, name)]
 
 
 def resolve_targets(tree: OkrTree, kr_id: str, connections: Connections) -> list[TargetSpec]:

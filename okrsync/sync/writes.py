@@ -16,6 +16,7 @@ from datetime import datetime
 from mappings.tree import OkrTree
 from okrsync.state.store import StateStore
 from okrsync.sync import checkins as ci
+from okrsync.sync.connections import Connections
 from okrsync.sync.evaluate import Evaluation, writable
 from okrsync.sync.hooks import WRITING, CycleHooks
 from okrsync.sync.plan import (
@@ -33,7 +34,6 @@ from okrsync.sync.report import ConflictReport, CycleReport, KrReport, WriteRepo
 from okrsync.sync.select import final_on, kr_period
 from okrsync.sync.writeback import (
     PROPERTY_FIELD,
-    Connections,
     PropertyWrite,
     apply_all,
     property_changed,

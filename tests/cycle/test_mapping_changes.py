@@ -7,8 +7,8 @@ from pathlib import Path
 from textwrap import dedent
 
 from mappings.loader import load_mappings
+from okrsync.sync.connections import Connections
 from okrsync.sync.select import plan_jobs
-from okrsync.sync.writeback import Connections
 from tests.cycle.conftest import DONE, MAPPING, World
 
 
