@@ -20,6 +20,7 @@ from connectors.base import (
     FieldRef,
     FieldWrite,
     K,
+    NotFoundError,
     PreflightReport,
     confirm_each,
 )
@@ -50,6 +51,8 @@ class MemoryTracker:
     """A connector over a dict of items; ``fields[(target, name)]`` holds field values.
 
     ``properties=False`` makes it a tracker without issue properties (as Teambition).
+    ``targets`` (target -> its field names), when set, makes every other target or field
+    unknown, as a tracker's are; left None, every target has every field.
     """
 
     concurrency = 4
@@ -65,6 +68,7 @@ class MemoryTracker:
         # The tracker's clock; tests move it along with the cycles' ``now``.
         self.now = datetime(2026, 11, 16, tzinfo=UTC)
         self.supports_properties = properties
+        self.targets: dict[str, set[str]] | None = None
 
     @property
     def requests_sent(self) -> int:
@@ -138,21 +142,28 @@ class MemoryTracker:
         self, requests: Sequence[FetchRequest]
     ) -> dict[FetchRequest, FetchResult | ConnectorError]:
         self.calls.fetches.extend(requests)
-        self._check()
+        try:
+            self._check()
+        except ConnectorError as exc:  # each scope's entry holds the error, as promised
+            return dict.fromkeys(requests, exc)
         out: dict[FetchRequest, FetchResult | ConnectorError] = {}
         for request in requests:
             members = self._members(request.scope)
             if request.since is not None:
                 since = request.since
                 found = [i for i in members if i.updated is not None and i.updated >= since]
+                # A narrowed read leaves the count to ``confirm_counts``.
+                out[request] = FetchResult(found, total=None)
             else:
-                found = members
-            out[request] = FetchResult(found, total=None)
+                out[request] = FetchResult(members, total=len(members))
         return out
 
     def count(self, scopes: Sequence[Scope]) -> dict[Scope, int | ConnectorError]:
         self.calls.counts.extend(scopes)
-        self._check()
+        try:
+            self._check()
+        except ConnectorError as exc:
+            return dict.fromkeys(scopes, exc)
         return {scope: len(self._members(scope)) for scope in scopes}
 
     def confirm_counts(
@@ -163,25 +174,42 @@ class MemoryTracker:
     def refresh(self) -> None:
         self.calls.refreshes += 1
 
+    def _unknown(self, target: str, name: str) -> NotFoundError | None:
+        if self.targets is None or name.startswith(PROPERTY_PREFIX):
+            return None
+        if target not in self.targets:
+            return NotFoundError(f"{self.source} has no target '{target}'")
+        if name not in self.targets[target]:
+            return NotFoundError(f"field '{name}' does not exist on '{target}'")
+        return None
+
     def read_fields(self, refs: Sequence[FieldRef]) -> dict[FieldRef, object]:
         self.calls.reads.extend(refs)
         self._check()
         # Issue properties come with the fields, as Jira's search returns them.
         return {
             ref: (
-                self.issue_properties.get((ref.target, ref.field.removeprefix(PROPERTY_PREFIX)))
-                if ref.field.startswith(PROPERTY_PREFIX)
-                else self.fields.get((ref.target, ref.field))
+                self._unknown(ref.target, ref.field)
+                or (
+                    self.issue_properties.get((ref.target, ref.field.removeprefix(PROPERTY_PREFIX)))
+                    if ref.field.startswith(PROPERTY_PREFIX)
+                    else self.fields.get((ref.target, ref.field))
+                )
             )
             for ref in refs
         }
 
     def write_fields(self, writes: Sequence[FieldWrite]) -> dict[FieldWrite, ConnectorError | None]:
         self._check()
-        self.calls.writes.extend(writes)
+        out: dict[FieldWrite, ConnectorError | None] = {}
         for write in writes:
-            self.fields[(write.target, write.field)] = write.value
-        return {write: None for write in writes}
+            out[write] = self._unknown(write.target, write.field)
+            slot = (write.target, write.field)
+            # Compared with what the tracker holds, as the real connectors do.
+            if out[write] is None and self.fields.get(slot) != write.value:
+                self.calls.writes.append(write)
+                self.fields[slot] = write.value
+        return out
 
     def add_comment(self, target: str, text: str) -> None:
         self._check()

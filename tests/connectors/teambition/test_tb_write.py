@@ -72,22 +72,6 @@ def test_writes_land_with_activity_and_notification_off(
     assert tb.data.list_activities(HOME) == []  # nothing in people's feeds
 
 
-def test_an_identical_write_sends_nothing(
-    connector: TeambitionConnector, tb: SandboxServer
-) -> None:
-    writes = [FieldWrite(HOME, "OKR Progress", 40.0), FieldWrite(HOME, "OKR Status", "At risk")]
-    connector.write_fields(writes)
-    assert len(_posts(tb)) == 2
-    tb.log.clear()
-    assert connector.write_fields(writes) == dict.fromkeys(writes)
-    assert _posts(tb) == []
-    # a person changes the field: the next write is sent again
-    tb.data.set_customfield(HOME, "cf-okr-progress", "10")
-    tb.log.clear()
-    connector.write_fields(writes)
-    assert [e.body["customfieldId"] for e in _posts(tb)] == ["cf-okr-progress"]
-
-
 def test_read_fields_in_write_forms(connector: TeambitionConnector, tb: SandboxServer) -> None:
     refs = [FieldRef(HOME, name) for name in ("OKR Progress", "OKR Status", "OKR Summary")]
     assert connector.read_fields(refs) == dict.fromkeys(refs)
