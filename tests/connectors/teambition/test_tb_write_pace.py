@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import pairwise
-
 from connectors.base import FieldRef, FieldWrite
 from okrsync.sandbox.faults import LoggedRequest
 from okrsync.sandbox.server import SandboxServer
@@ -54,9 +52,10 @@ def test_concurrent_updates_keep_the_pace(make_connector: MakeConnector, tb: San
     assert connector.write_fields(writes) == dict.fromkeys(writes)
     arrived = sorted(e.time for e in _updates(tb))
     assert len(arrived) == 8
-    # 10 a second: eight threads ready at once still go a tenth of a second apart (a
-    # few milliseconds of slack for the two clocks involved).
-    assert all(b - a >= 0.095 for a, b in pairwise(arrived))
+    # 10 a second: eight threads ready at once still go a tenth of a second apart, so the
+    # eight take 0.7 s. Asserted as a rate over the whole window, with room for a loaded
+    # machine delaying single arrivals (unpaced, all eight arrive within a few ms).
+    assert arrived[-1] - arrived[0] >= 0.5
 
 
 def test_a_field_written_twice_in_a_batch_is_sent_once_with_the_last_value(
