@@ -146,6 +146,14 @@ def _stand_in_install(root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def host() -> Iterator[Host]:
+    # The recipe creates a real system user: two test runs on one machine take turns, so
+    # one never deletes the user while the other's recipes still run as it.
+    with open(Path(tempfile.gettempdir()) / "okrsync-deploy-tests.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield from _host()
+
+
+def _host() -> Iterator[Host]:
     had_user = _user_exists()
     root = Path(tempfile.mkdtemp(prefix="okrsync-deploy-"))
     root.chmod(0o755)  # the service user must reach the files under it
