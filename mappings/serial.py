@@ -14,27 +14,43 @@ carrying more than one type's fields (a stored result with its report's keys) lo
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
 from types import NoneType, UnionType
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 __all__ = ["as_dict", "from_json", "to_json"]
 
 T = TypeVar("T")
 
 
+_PLAIN: frozenset[type] = frozenset({str, int, float, bool, NoneType})
+
+
 def to_json(value: Any) -> Any:
     """``value`` as plain JSON data (dataclasses as dicts, dates and times as ISO text)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    kind = type(value)
+    if kind in _PLAIN:  # by far the most common: checked first, and cheaply
+        return value
+    if kind in _FIELD_NAMES or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
         return as_dict(value)
     if isinstance(value, date):  # datetime included
         return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(key): to_json(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [to_json(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): to_json(item) for key, item in value.items()}
     return value
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def as_dict(
@@ -44,22 +60,37 @@ def as_dict(
 
     ``exclude`` leaves fields out; ``rename`` gives some fields another key.
     """
-    names = rename or {}
+    names = _field_names(type(obj))
+    if not exclude and not rename:
+        return {name: to_json(getattr(obj, name)) for name in names}
+    renamed = rename or {}
     return {
-        names.get(f.name, f.name): to_json(getattr(obj, f.name))
-        for f in dataclasses.fields(obj)
-        if f.name not in exclude
+        renamed.get(name, name): to_json(getattr(obj, name))
+        for name in names
+        if name not in exclude
     }
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+Converter = Callable[[Any], Any]
+
+# Per class: each field's name, converter and whether it must be given (no default).
+_PLANS: dict[type, list[tuple[str, Converter, bool]]] = {}
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    # Resolving string annotations is slow; each class's hints never change.
-    if cls not in _HINTS:
-        _HINTS[cls] = get_type_hints(cls)
-    return _HINTS[cls]
+def _plan(cls: type) -> list[tuple[str, Converter, bool]]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        # Resolving string annotations is slow; each class's fields never change.
+        hints = get_type_hints(cls)
+        plan = _PLANS[cls] = [
+            (
+                f.name,
+                _converter(hints[f.name]),
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+            )
+            for f in dataclasses.fields(cls)
+        ]
+    return plan
 
 
 def from_json(cls: type[T], data: Mapping[str, Any], **given: Any) -> T:
@@ -69,44 +100,54 @@ def from_json(cls: type[T], data: Mapping[str, Any], **given: Any) -> T:
     for a missing field that has no default, and what the conversion or ``cls`` raises
     for a bad value.
     """
-    hints = _hints(cls)
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name in given:
-            values[f.name] = given[f.name]
-        elif f.name in data:
-            values[f.name] = _convert(hints[f.name], data[f.name])
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise KeyError(f.name)
+    for name, convert, required in _plan(cls):
+        if name in given:
+            values[name] = given[name]
+        elif name in data:
+            values[name] = convert(data[name])
+        elif required:
+            raise KeyError(name)
     return cls(**values)
 
 
-def _convert(hint: Any, value: Any) -> Any:
+def _keep(value: Any) -> Any:
+    return value
+
+
+def _converter(hint: Any) -> Converter:
+    """How a JSON value becomes a value of type ``hint``, decided once per type."""
     origin = get_origin(hint)
     if origin is Union or origin is UnionType:
         members = [m for m in get_args(hint) if m is not NoneType]
-        if value is None and len(members) < len(get_args(hint)):
-            return None
-        # A union of several types (a tracker's raw value) is kept as it is.
-        return _convert(members[0], value) if len(members) == 1 else value
+        optional = len(members) < len(get_args(hint))
+        if len(members) != 1:
+            return _keep  # a union of several types (a tracker's raw value) is kept as it is
+        inner = _converter(members[0])
+        if not optional:
+            return inner
+        return lambda value: None if value is None else inner(value)
     if origin is tuple:
         args = get_args(hint)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(args[0], item) for item in value)
-        return tuple(_convert(arg, item) for arg, item in zip(args, value, strict=True))
+            item = _converter(args[0])
+            return lambda value: tuple(item(v) for v in value)
+        items = [_converter(arg) for arg in args]
+        return lambda value: tuple(c(v) for c, v in zip(items, value, strict=True))
     if origin is list:
-        return [_convert(get_args(hint)[0], item) for item in value]
+        item = _converter(get_args(hint)[0])
+        return lambda value: [item(v) for v in value]
     if origin is dict:
-        return {str(key): _convert(get_args(hint)[1], item) for key, item in value.items()}
+        item = _converter(get_args(hint)[1])
+        return lambda value: {str(key): item(v) for key, v in value.items()}
     if origin is Literal:
-        # The dataclass checks its own literals (a status names itself in the error).
-        return value
+        return _keep  # the dataclass checks its own literals (a status names itself)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return from_json(hint, value)
+        return lambda value: from_json(hint, value)
     if hint is datetime:
-        return datetime.fromisoformat(value) if isinstance(value, str) else value
+        return lambda value: datetime.fromisoformat(value) if isinstance(value, str) else value
     if hint is date:
-        return date.fromisoformat(value) if isinstance(value, str) else value
+        return lambda value: date.fromisoformat(value) if isinstance(value, str) else value
     if hint in (int, float, str, bool):
-        return hint(value)
-    return value
+        return cast(Converter, hint)
+    return _keep
