@@ -11,76 +11,29 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, tzinfo
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jira import JIRA
-from requests import PreparedRequest, Response
-from requests.adapters import HTTPAdapter
 
 from connectors.base import ConnectorError, NotFoundError, RequestCounter
 from connectors.jira.errors import Context, to_connector_error
 from connectors.jira.fields import FieldCatalog
+from connectors.jira.transport import CountingAdapter, display_url
 from connectors.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from connectors.jira.settings import JiraConnection
 
 T = TypeVar("T")
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
 log = logging.getLogger(__name__)
 # Refuse to page forever: a search longer than this many pages is a server bug.
 MAX_PAGES = 10_000
 # Longer JQL goes in a POST body instead of the query string.
 POST_JQL_OVER = 1500
-
-
-def display_url(url: str) -> str:
-    """The site URL without credentials or trailing slash, fit for messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
-
-
-def run_all(workers: int, jobs: Mapping[K, Callable[[], V]]) -> dict[K, V | ConnectorError]:
-    """Run independent jobs on at most ``workers`` threads; errors become values."""
-
-    def guarded(job: Callable[[], V]) -> V | ConnectorError:
-        try:
-            return job()
-        except ConnectorError as exc:
-            return exc
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            # A malformed answer fails its own scopes, not the whole cycle.
-            log.warning("unexpected Jira answer", exc_info=True)
-            return ConnectorError(f"unexpected answer from Jira ({type(exc).__name__}: {exc})")
-
-    if len(jobs) <= 1:
-        return {key: guarded(job) for key, job in jobs.items()}
-    with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        futures = {key: pool.submit(guarded, job) for key, job in jobs.items()}
-        return {key: future.result() for key, future in futures.items()}
-
-
-class CountingAdapter(HTTPAdapter):
-    """The session's transport, counting each request as it goes out: a request whose
-    connection drops before an answer still reached the tracker, and still counts."""
-
-    def __init__(self, counter: RequestCounter, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.counter = counter
-
-    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
-        """Count, then send."""
-        self.counter.add()
-        return super().send(request, *args, **kwargs)
 
 
 class JiraClient:

@@ -29,13 +29,14 @@ from connectors.base import (
 )
 from connectors.field_names import near_duplicates
 from connectors.jira.bootstrap import CreatedField, ensure_fields
-from connectors.jira.client import JiraClient, run_all
+from connectors.jira.client import JiraClient
 from connectors.jira.counts import confirm_counts
 from connectors.jira.errors import Context
 from connectors.jira.fetch import Fetcher
 from connectors.jira.fields import STATUS_OPTIONS, FieldCatalog, FieldSpec, options_by_hand
 from connectors.jira.query import NOT_AN_EPIC_FIX, and_all, chunks, keys_in, split_order_by
 from connectors.jira.settings import JiraConnection
+from connectors.jira.transport import run_all
 from connectors.jira.write import read_fields, write_fields
 from connectors.retry import RetryPolicy
 from mappings.schema import JiraEpicsScope, JiraIssuesScope, JqlScope, Scope

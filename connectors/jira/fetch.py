@@ -29,7 +29,7 @@ from functools import partial
 from typing import Any
 
 from connectors.base import ConnectorError, FetchRequest, FetchResult, NotFoundError
-from connectors.jira.client import JiraClient, run_all
+from connectors.jira.client import JiraClient
 from connectors.jira.fields import FieldCatalog, FieldInfo
 from connectors.jira.query import (
     ItemFields,
@@ -45,6 +45,7 @@ from connectors.jira.query import (
     to_work_item,
     with_order,
 )
+from connectors.jira.transport import run_all
 from mappings.items import WorkItem
 from mappings.schema import JiraEpicsScope, JiraIssuesScope, JqlScope
 

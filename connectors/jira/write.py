@@ -24,7 +24,7 @@ from connectors.base import (
     FieldWrite,
     QueryError,
 )
-from connectors.jira.client import JiraClient, run_all
+from connectors.jira.client import JiraClient
 from connectors.jira.errors import Context, jira_messages, status_of
 from connectors.jira.fields import (
     FieldCatalog,
@@ -34,6 +34,7 @@ from connectors.jira.fields import (
     to_jira,
 )
 from connectors.jira.query import PROJECT_FIELD, chunks, keys_in
+from connectors.jira.transport import run_all
 
 Raw = dict[str, Any]
 
