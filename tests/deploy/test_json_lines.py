@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from okrsync.sandbox.server import start_sandbox
-from tests.e2e.test_cli import Cli
+from tests.e2e.cli import Cli
 
 
 @pytest.fixture

@@ -5,85 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from okrsync.cli import main
-from okrsync.commands.demo import EXAMPLES
-from okrsync.sandbox.server import Sandbox, start_sandbox
+from okrsync.sandbox.server import start_sandbox
 from okrsync.sync.plan import STATUS_OPTIONS
-from tests.e2e.conftest import mutating
-
-CONFIG = """
-state_url = "sqlite:///{state}"
-mappings = "{mappings}"
-
-[retry]
-max_attempts = 2
-initial_wait = 0.05
-max_total_wait = 1.0
-
-[jira.cloud]
-url = "{jira}"
-flavour = "cloud"
-email = "demo@okrsync.example"
-api_token = "demo-token"
-
-[teambition.main]
-base_url = "{teambition}"
-app_id = "okrsync-demo"
-app_secret = "demo-secret"
-tenant_id = "tb-org-demo"
-operator_id = "tb-user-ana"
-"""
-
-
-class Cli:
-    """``okrsync`` with a config file pointing at a running sandbox."""
-
-    def __init__(self, sandbox: Sandbox, tmp: Path):
-        assert sandbox.teambition is not None
-        self.sandbox = sandbox
-        self.config = tmp / "okrsync.toml"
-        self.config.write_text(
-            CONFIG.format(
-                state=tmp / "state.db",
-                mappings=EXAMPLES,
-                jira=sandbox.jira["cloud"].url,
-                teambition=sandbox.teambition.url,
-            ),
-            encoding="utf-8",
-        )
-
-    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        runner = CliRunner()
-        return runner.invoke(
-            main, ["--config", str(self.config), *args], env={**_CLEAN_ENV, **(env or {})}
-        )
-
-    def json(self, *args: str, code: int = 0) -> Any:
-        result = self(*args, "--output", "json")
-        assert result.exit_code == code, result.output
-        return json.loads(result.stdout)
-
-    def mutations(self) -> list[Any]:
-        return [e for s in self.sandbox.servers for e in mutating(s.log.entries())]
-
-    def clear_logs(self) -> None:
-        for server in self.sandbox.servers:
-            server.log.clear()
-
-
-# Settings from the environment would override the config file; the text output is laid
-# out for 80 columns, as on a pipe, unless a test says otherwise.
-_CLEAN_ENV: dict[str, str | None] = {
-    "OKRSYNC_CONFIG": None,
-    "OKRSYNC_STATE_URL": None,
-    "OKRSYNC_MAPPINGS": None,
-    "COLUMNS": "80",
-}
+from tests.e2e.cli import CLEAN_ENV, Cli
 
 
 @pytest.fixture
@@ -245,7 +174,7 @@ def test_explain_and_history_of_an_unknown_kr_say_what_to_do(cli: Cli) -> None:
 
 
 def test_demo_writes_on_the_first_cycle_and_nothing_on_the_second() -> None:
-    result = CliRunner().invoke(main, ["demo"], env=_CLEAN_ENV)
+    result = CliRunner().invoke(main, ["demo"], env=CLEAN_ENV)
     assert result.exit_code == 0, result.output
     first, second = result.stdout.split("Second cycle")
     assert _written(first, "OKR-1")["OKR Progress"] == "(empty) → 58.3"
@@ -258,7 +187,8 @@ def test_demo_writes_on_the_first_cycle_and_nothing_on_the_second() -> None:
 
 def test_an_unreachable_state_database_is_one_clear_error(cli: Cli) -> None:
     text = cli.config.read_text(encoding="utf-8").splitlines()
-    text[1] = 'state_url = "postgresql+psycopg://okrsync@127.0.0.1:1/okrsync"'
+    line = next(n for n, entry in enumerate(text) if entry.startswith("state_url = "))
+    text[line] = 'state_url = "postgresql+psycopg://okrsync@127.0.0.1:1/okrsync"'
     cli.config.write_text("\n".join(text), encoding="utf-8")
     result = cli("report")
     assert result.exit_code == 2

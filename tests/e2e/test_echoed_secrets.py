@@ -8,29 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from okrsync.cli import main
 from okrsync.commands.demo import EXAMPLES
 from okrsync.config.logs import MASK
 from okrsync.sandbox.server import Sandbox, start_sandbox
+from tests.e2e.cli import invoke, write_config
 
 TOKEN = "canary-echoed-4c9e2f7a1b"
-
-CONFIG = """
-state_url = "sqlite:///{state}"
-mappings = "{mappings}"
-
-[retry]
-max_attempts = 2
-initial_wait = 0.05
-
-[jira.cloud]
-url = "{jira}"
-flavour = "cloud"
-email = "demo@okrsync.example"
-api_token = "{token}"
-"""
 
 
 @pytest.fixture
@@ -47,18 +31,13 @@ def test_check_masks_a_token_the_tracker_echoes(sandbox: Sandbox, tmp_path: Path
     assert account is not None
     account.token = TOKEN
     account.display_name = f"okrsync bot {TOKEN}"
-    config = tmp_path / "okrsync.toml"
-    config.write_text(
-        CONFIG.format(
-            state=tmp_path / "state.db",
-            mappings=EXAMPLES / "payments-platform.yaml",
-            jira=jira.url,
-            token=TOKEN,
-        ),
-        encoding="utf-8",
+    credentials = {"email": "demo@okrsync.example", "api_token": TOKEN}
+    retry = {"max_attempts": 2, "initial_wait": 0.05}
+    mappings = EXAMPLES / "payments-platform.yaml"
+    config = write_config(
+        sandbox, tmp_path, mappings=mappings, retry=retry, jira=credentials, teambition=False
     )
-    env = {"OKRSYNC_CONFIG": None, "OKRSYNC_STATE_URL": None, "OKRSYNC_MAPPINGS": None}
-    result = CliRunner().invoke(main, ["--config", str(config), "check"], env=env)
+    result = invoke(config, "check")
     assert result.exit_code == 0, result.output
     assert f"  user: okrsync bot {MASK}" in result.stdout.splitlines()
     assert TOKEN not in result.stdout + result.stderr

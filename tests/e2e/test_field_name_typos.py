@@ -9,33 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from okrsync.cli import main
 from okrsync.sandbox.server import Sandbox, start_sandbox
-
-CONFIG = """
-state_url = "sqlite:///{state}"
-mappings = "{mappings}"
-
-[retry]
-max_attempts = 2
-initial_wait = 0.05
-max_total_wait = 1.0
-
-[jira.cloud]
-url = "{jira}"
-flavour = "cloud"
-email = "demo@okrsync.example"
-api_token = "demo-token"
-
-[teambition.main]
-base_url = "{teambition}"
-app_id = "okrsync-demo"
-app_secret = "demo-secret"
-tenant_id = "tb-org-demo"
-operator_id = "tb-user-ana"
-"""
+from tests.e2e.cli import invoke, write_config
 
 MAPPING = """
 version: 1
@@ -62,14 +39,8 @@ objectives:
             fields: {{progress: {tb_progress}, status: OKR Status}}
 """
 
-# Settings from the environment would override the config file; a wide console keeps
-# each message on one line.
-_ENV: dict[str, str | None] = {
-    "OKRSYNC_CONFIG": None,
-    "OKRSYNC_STATE_URL": None,
-    "OKRSYNC_MAPPINGS": None,
-    "COLUMNS": "400",
-}
+# A wide console keeps each message on one line.
+_WIDE = {"COLUMNS": "400"}
 
 
 @pytest.fixture
@@ -86,22 +57,11 @@ def okrsync(
     tb_progress: str = "okr progres",
 ) -> Result:
     """Run ``okrsync`` with a mapping whose progress fields are named as given."""
-    assert sandbox.teambition is not None
     mapping = tmp_path / "okrs.yaml"
     mapping.write_text(
         MAPPING.format(jira_progress=jira_progress, tb_progress=tb_progress), encoding="utf-8"
     )
-    config = tmp_path / "okrsync.toml"
-    config.write_text(
-        CONFIG.format(
-            state=tmp_path / "state.db",
-            mappings=mapping,
-            jira=sandbox.jira["cloud"].url,
-            teambition=sandbox.teambition.url,
-        ),
-        encoding="utf-8",
-    )
-    return CliRunner().invoke(main, ["--config", str(config), *args], env=_ENV)
+    return invoke(write_config(sandbox, tmp_path, mappings=mapping), *args, env=_WIDE)
 
 
 def test_check_names_the_close_field_instead_of_asking_to_create_the_typo(

@@ -9,42 +9,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from okrsync.cli import main
-from okrsync.commands.demo import EXAMPLES
 from okrsync.sandbox.server import Sandbox, start_sandbox
-
-CONFIG = """
-state_url = "sqlite:///{state}"
-mappings = "{mappings}"
-
-[retry]
-max_attempts = 2
-initial_wait = 0.05
-max_total_wait = 1.0
-
-[jira.cloud]
-url = "{jira}"
-flavour = "cloud"
-email = "demo@okrsync.example"
-api_token = "demo-token"
-
-[teambition.main]
-base_url = "{teambition}"
-app_id = "okrsync-demo"
-app_secret = "demo-secret"
-tenant_id = "tb-org-demo"
-operator_id = "tb-user-ana"
-"""
-
-# Settings from the environment would override the config file.
-_CLEAN_ENV: dict[str, str | None] = {
-    "OKRSYNC_CONFIG": None,
-    "OKRSYNC_STATE_URL": None,
-    "OKRSYNC_MAPPINGS": None,
-    "OKRSYNC_LOG_LEVEL": None,
-}
+from tests.e2e.cli import invoke, write_config
 
 
 @pytest.fixture
@@ -54,18 +22,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def _okrsync(sandbox: Sandbox, tmp: Path, *args: str) -> Result:
-    assert sandbox.teambition is not None
-    config = tmp / "okrsync.toml"
-    config.write_text(
-        CONFIG.format(
-            state=tmp / "state.db",
-            mappings=EXAMPLES,
-            jira=sandbox.jira["cloud"].url,
-            teambition=sandbox.teambition.url,
-        ),
-        encoding="utf-8",
-    )
-    return CliRunner().invoke(main, ["--config", str(config), *args], env=_CLEAN_ENV)
+    return invoke(write_config(sandbox, tmp), *args)
 
 
 def _health_lines(result: Result) -> list[str]:

@@ -13,38 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from okrsync.cli import main
 from okrsync.commands.demo import EXAMPLES
 from okrsync.sandbox.server import Sandbox, SandboxServer, start_sandbox
+from tests.e2e.cli import invoke, write_config
 from tests.e2e.conftest import JIRA_FIELD, mutating
 
-CONFIG = """
-state_url = "sqlite:///{state}"
-mappings = "{mappings}"
-
-[retry]
-max_attempts = 2
-initial_wait = 0.05
-max_total_wait = 1.0
-
-[jira.{flavour}]
-url = "{jira}"
-flavour = "{flavour}"
-{credentials}
-
-[teambition.main]
-base_url = "{teambition}"
-app_id = "okrsync-demo"
-app_secret = "demo-secret"
-tenant_id = "tb-org-demo"
-operator_id = "tb-user-ana"
-"""
-CREDENTIALS = {
-    "cloud": 'email = "demo@okrsync.example"\napi_token = "demo-token"',
-    "datacenter": 'pat = "demo-pat"',
-}
 AUTH: dict[str, dict[str, Any]] = {
     "cloud": {"auth": ("demo@okrsync.example", "demo-token")},
     "datacenter": {"headers": {"Authorization": "Bearer demo-pat"}},
@@ -55,43 +30,26 @@ BROKEN_SCOPE = "epics: [PAY-7]"
 MESSAGE = "PAY-7 is a Story, not an epic: an epics scope counts an epic's children"
 FIX = "name the epic, or use a jira_issues scope for single issues"
 _ISSUE = re.compile(r"/issue/([^/]+)")
-_CLEAN_ENV: dict[str, str | None] = {
-    "OKRSYNC_CONFIG": None,
-    "OKRSYNC_STATE_URL": None,
-    "OKRSYNC_MAPPINGS": None,
-    "COLUMNS": "200",
-}
+_WIDE = {"COLUMNS": "200"}
 
 
 class World:
     """A sandbox, a copy of the example mappings and a config file pointing at both."""
 
     def __init__(self, sandbox: Sandbox, flavour: str, tmp: Path):
-        assert sandbox.teambition is not None
         self.sandbox = sandbox
         self.flavour = flavour
         self.mappings = tmp / "mappings"
         shutil.copytree(EXAMPLES, self.mappings)
         self.payments = self.mappings / "payments-platform.yaml"
-        self.config = tmp / "okrsync.toml"
-        self.config.write_text(
-            CONFIG.format(
-                state=tmp / "state.db",
-                mappings=self.mappings,
-                flavour=flavour,
-                jira=self.jira.url,
-                credentials=CREDENTIALS[flavour],
-                teambition=sandbox.teambition.url,
-            ),
-            encoding="utf-8",
-        )
+        self.config = write_config(sandbox, tmp, flavour=flavour, mappings=self.mappings)
 
     @property
     def jira(self) -> SandboxServer:
         return self.sandbox.jira[self.flavour]
 
     def __call__(self, *args: str) -> Result:
-        return CliRunner().invoke(main, ["--config", str(self.config), *args], env=_CLEAN_ENV)
+        return invoke(self.config, *args, env=_WIDE)
 
     def name_a_story_as_the_epic(self) -> None:
         text = self.payments.read_text(encoding="utf-8")

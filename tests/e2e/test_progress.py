@@ -23,8 +23,8 @@ from okrsync.cli import main
 from okrsync.sandbox.server import start_sandbox
 from okrsync.sync.hooks import PHASES, READING_SCOPES, WRITING, CycleHooks
 from okrsync.views.progress import cycle_progress
+from tests.e2e.cli import CLEAN_ENV, Cli
 from tests.e2e.conftest import Env
-from tests.e2e.test_cli import _CLEAN_ENV, Cli
 
 NUMBER = r"([\d,]+)"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -230,7 +230,7 @@ def test_a_terminal_console_renders_the_steps_and_a_summary(env: Env) -> None:
 
 
 def test_the_demo_shows_progress_for_both_cycles() -> None:
-    result = CliRunner().invoke(main, ["demo"], env=_CLEAN_ENV)
+    result = CliRunner().invoke(main, ["demo"], env=CLEAN_ENV)
     assert result.exit_code == 0, result.output
     assert "Second cycle" in result.stdout
     assert "okrsync.views.progress" not in result.stdout

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from okrsync.sandbox.server import start_sandbox
-from tests.e2e.test_cli import Cli
+from tests.e2e.cli import Cli
 
 SECTIONS = ("run", "sources", "objectives", "key_results")
 

@@ -10,44 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from okrsync.cli import main
-from okrsync.commands.demo import EXAMPLES
 from okrsync.sandbox.faults import DROPPED
 from okrsync.sandbox.server import Sandbox, SandboxServer, start_sandbox
+from tests.e2e.cli import invoke, write_config
 
-CONFIG = """
-state_url = "sqlite:///{state}"
-mappings = "{mappings}"
-
-[retry]
-max_attempts = 4
-initial_wait = 0.02
-max_backoff = 0.05
-max_total_wait = 2.0
-
-[jira.{flavour}]
-url = "{jira}"
-flavour = "{flavour}"
-{jira_auth}
-
-[teambition.main]
-base_url = "{teambition}"
-app_id = "okrsync-demo"
-app_secret = "demo-secret"
-tenant_id = "tb-org-demo"
-operator_id = "tb-user-ana"
-"""
-AUTH = {
-    "cloud": 'email = "demo@okrsync.example"\napi_token = "demo-token"',
-    "datacenter": 'pat = "demo-pat"',
-}
-_ENV: dict[str, str | None] = {
-    "OKRSYNC_CONFIG": None,
-    "OKRSYNC_STATE_URL": None,
-    "OKRSYNC_MAPPINGS": None,
-}
+# Enough attempts to see dropped connections retried, with short waits.
+RETRY = {"max_attempts": 4, "initial_wait": 0.02, "max_backoff": 0.05, "max_total_wait": 2.0}
 
 
 @pytest.fixture(params=["cloud", "datacenter"])
@@ -63,22 +32,8 @@ def sandbox(flavour: str) -> Iterator[Sandbox]:
 
 def sync(sandbox: Sandbox, flavour: str, tmp_path: Path, code: int) -> dict[str, Any]:
     """``okrsync sync --output json``, with its exit code checked."""
-    assert sandbox.teambition is not None
-    config = tmp_path / "okrsync.toml"
-    config.write_text(
-        CONFIG.format(
-            state=tmp_path / "state.db",
-            mappings=EXAMPLES,
-            flavour=flavour,
-            jira=sandbox.jira[flavour].url,
-            jira_auth=AUTH[flavour],
-            teambition=sandbox.teambition.url,
-        ),
-        encoding="utf-8",
-    )
-    result = CliRunner().invoke(
-        main, ["--config", str(config), "sync", "--output", "json"], env=_ENV
-    )
+    config = write_config(sandbox, tmp_path, flavour=flavour, retry=RETRY)
+    result = invoke(config, "sync", "--output", "json")
     assert result.exit_code == code, result.output
     data: dict[str, Any] = json.loads(result.stdout)
     return data

@@ -15,41 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from okrsync.cli import main
-from okrsync.commands.demo import EXAMPLES
 from okrsync.sandbox.server import Sandbox, start_sandbox
+from tests.e2e.cli import invoke, write_config
 
-CONFIG = """
-state_url = "sqlite:///{state}"
-mappings = "{mappings}"
-
-[retry]
-max_attempts = 2
-initial_wait = 0.05
-max_total_wait = 1.0
-
-[jira.cloud]
-url = "{jira}"
-flavour = "cloud"
-email = "demo@okrsync.example"
-api_token = "demo-token"
-
-[teambition.main]
-base_url = "{teambition}"
-app_id = "okrsync-demo"
-app_secret = "demo-secret"
-tenant_id = "tb-org-demo"
-operator_id = "tb-user-ana"
-"""
-# Wide enough for the id column; settings from the environment would override the file.
-_ENV: dict[str, str | None] = {
-    "OKRSYNC_CONFIG": None,
-    "OKRSYNC_STATE_URL": None,
-    "OKRSYNC_MAPPINGS": None,
-    "COLUMNS": "120",
-}
+# Wide enough for the id column.
+_WIDE = {"COLUMNS": "120"}
 _BAR = set("█░·│")
 
 
@@ -57,20 +29,10 @@ class Cli:
     """``okrsync`` with a config file pointing at a running demo sandbox."""
 
     def __init__(self, sandbox: Sandbox, tmp: Path) -> None:
-        assert sandbox.teambition is not None
-        self.config = tmp / "okrsync.toml"
-        self.config.write_text(
-            CONFIG.format(
-                state=tmp / "state.db",
-                mappings=EXAMPLES,
-                jira=sandbox.jira["cloud"].url,
-                teambition=sandbox.teambition.url,
-            ),
-            encoding="utf-8",
-        )
+        self.config = write_config(sandbox, tmp)
 
     def __call__(self, *args: str, code: int = 0) -> Result:
-        result = CliRunner().invoke(main, ["--config", str(self.config), *args], env=_ENV)
+        result = invoke(self.config, *args, env=_WIDE)
         assert result.exit_code == code, result.output
         return result
 
