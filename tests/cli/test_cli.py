@@ -4,7 +4,6 @@ handler (one clear line per problem, no traceback for a user's mistake)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tomllib
 from pathlib import Path
@@ -20,15 +19,6 @@ ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "mappings" / "examples"
 BROKEN = ROOT / "tests" / "mappings" / "broken"
 CANARY = "canary-5d1e0a77-secret"
-
-
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.upper().startswith("OKRSYNC_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("OKRSYNC_SECRETS_DIR", str(tmp_path / "no-secrets"))
-    monkeypatch.chdir(tmp_path)
 
 
 def run(*args: str) -> Result:

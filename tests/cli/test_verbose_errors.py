@@ -5,7 +5,6 @@ was damaged by hand (a row without its key result id)."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 
@@ -16,15 +15,6 @@ from okrsync.cli import main
 from okrsync.state import StateStore
 
 CANARY = "canary-0b7e4d1c-secret"
-
-
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.upper().startswith("OKRSYNC_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("OKRSYNC_SECRETS_DIR", str(tmp_path / "no-secrets"))
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture
