@@ -30,7 +30,6 @@ from okrsync.sync.writeback import (
     owned_slots,
     read_current,
     resolve_targets,
-    supports_properties,
 )
 
 __all__ = ["FORECAST_WINDOW_DAYS", "Reads", "fetch"]
@@ -132,7 +131,7 @@ def _read_targets(
         dict.fromkeys(
             Slot(spec.connection, spec.target, PROPERTY_FIELD)
             for spec in specs
-            if spec.source == "jira" and supports_properties(connections.get(spec.connection))
+            if connections.get(spec.connection).supports_properties
         )
     )
     hooks.phase(READING_FIELDS, len(slots) + len(properties))

@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 from connectors.base import (
     PROPERTY_PREFIX,
     AuthError,
-    Connector,
     ConnectorError,
     FieldRef,
     FieldWrite,
@@ -201,11 +200,6 @@ class PropertyWrite:
 def property_changed(before: Any, after: Mapping[str, Any]) -> bool:
     """Whether the property's JSON differs from what was last written."""
     return json.dumps(before, sort_keys=True) != json.dumps(dict(after), sort_keys=True)
-
-
-def supports_properties(connector: Connector) -> bool:
-    """Whether a connector can set issue properties (Jira)."""
-    return connector.supports_properties
 
 
 def apply_property_writes(

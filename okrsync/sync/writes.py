@@ -37,7 +37,6 @@ from okrsync.sync.writeback import (
     PropertyWrite,
     apply_all,
     property_changed,
-    supports_properties,
 )
 
 __all__ = ["CyclePlan", "apply", "plan", "property_payload"]
@@ -120,9 +119,7 @@ def _property_writes(
         payload = property_payload(reports[kr_id])
         for spec in specs:
             where = (spec.connection, spec.target)
-            if where in seen or spec.source != "jira":
-                continue
-            if not supports_properties(connections.get(spec.connection)):
+            if where in seen or not connections.get(spec.connection).supports_properties:
                 continue
             seen.add(where)
             before = reads.current.get(Slot(spec.connection, spec.target, PROPERTY_FIELD))
