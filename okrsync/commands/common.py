@@ -60,6 +60,9 @@ def secret_values(settings: Settings) -> list[str]:
                 secret = getattr(conn, key, None)
                 if secret is not None:
                     values.append(secret.get_secret_value())
+    for hook_secret in (settings.webhooks.jira_secret, settings.webhooks.teambition_secret):
+        if hook_secret is not None:
+            values.append(hook_secret.get_secret_value())
     return values
 
 

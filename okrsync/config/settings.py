@@ -31,7 +31,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
@@ -92,6 +100,58 @@ class SyncSettings(BaseModel):
             "days after a period's end during which its KRs are still computed (late "
             "closes count); after them the results are final, their fields only repaired"
         ),
+    )
+
+
+class DaemonSettings(BaseModel):
+    """How ``okrsync daemon`` schedules cycles, stops, and shares the writer role."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    jitter_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="each scheduled cycle starts up to this many seconds late, "
+        "at random, so that replicas and neighbours do not hit the trackers at once",
+    )
+    grace_seconds: float = Field(
+        20.0,
+        gt=0,
+        le=300,
+        description="on SIGTERM/SIGINT, how long the write batch in flight may take before "
+        "it is abandoned and the daemon exits (Kubernetes allows 30 s by default)",
+    )
+    lease_check_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="how often a replica checks (or tries to take) the writer lock; a "
+        "replica takes over within twice this after the leader dies",
+    )
+    reload_check_seconds: float = Field(
+        5.0, gt=0, description="how often the mapping files are checked for changes"
+    )
+
+
+class WebhookSettings(BaseModel):
+    """What the daemon's webhook endpoints accept."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    jira_secret: SecretStr | None = Field(
+        None,
+        description="secret of the Jira webhook: deliveries must carry X-Hub-Signature "
+        "(HMAC-SHA256 of the body); unset: /webhooks/jira refuses every delivery",
+    )
+    teambition_secret: SecretStr | None = Field(
+        None,
+        description="shared secret Teambition deliveries must carry; unset: "
+        "/webhooks/teambition refuses every delivery",
+    )
+    debounce_seconds: float = Field(
+        5.0, ge=0, description="deliveries arriving within this window trigger one cycle"
+    )
+    max_body_bytes: int = Field(
+        1_000_000, gt=0, description="larger deliveries are refused with 413"
     )
 
 
@@ -162,6 +222,8 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     retry: RetrySettings = RetrySettings()
     sync: SyncSettings = SyncSettings()
+    daemon: DaemonSettings = DaemonSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @model_validator(mode="before")
     @classmethod
@@ -335,4 +397,7 @@ def masked(settings: Settings) -> dict[str, Any]:
                 # An empty secret must not look like a shown value either.
                 if secret in conn and conn[secret] is not None:
                     conn[secret] = MASK
+    for key, value in data["webhooks"].items():
+        if key.endswith("_secret") and value is not None:
+            data["webhooks"][key] = MASK
     return data

@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from typing import Any
 
+from werkzeug.datastructures import Authorization
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_input_stream
 
@@ -124,8 +125,11 @@ class FaultMiddleware:
         environ.pop("wsgi.input_terminated", None)
         body = _decode(raw) if method in WRITE_METHODS else None
 
+        auth = Authorization.from_header(environ.get("HTTP_AUTHORIZATION"))
+        user = auth.username if auth is not None and auth.type == "basic" else None
+
         def record(status: int) -> None:
-            self.log.record(LoggedRequest(method, path, query, arrived, status, body))
+            self.log.record(LoggedRequest(method, path, query, arrived, status, body, user))
 
         delay = self.faults.delay()
         if delay > 0:

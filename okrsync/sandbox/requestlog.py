@@ -17,7 +17,9 @@ class LoggedRequest:
     """One request as the sandbox saw it.
 
     ``time`` is ``time.time()`` on arrival; ``status`` is the status answered (0 when the
-    connection was dropped); ``body`` is the decoded JSON (or text) of a write, else None.
+    connection was dropped); ``body`` is the decoded JSON (or text) of a write, else None;
+    ``user`` is the user name of Basic authentication, when given (so that a test can tell
+    two clients with their own accounts apart).
     """
 
     method: str
@@ -26,6 +28,7 @@ class LoggedRequest:
     time: float
     status: int
     body: Any = None
+    user: str | None = None
 
 
 class RequestLog:

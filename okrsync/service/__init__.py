@@ -1,2 +1,3 @@
-"""The long-running service: scheduler, one-writer lock, HTTP (metrics, health, webhooks,
-status page). Not built yet: ``okrsync sync`` runs one cycle (cron, systemd timer, CI)."""
+"""The long-running service (``okrsync daemon``): the scheduler, the one-writer lock and
+leader election, the HTTP endpoints (metrics, health, webhooks) and the Prometheus
+collectors. ``okrsync sync`` takes the same writer lock and can export the same metrics."""

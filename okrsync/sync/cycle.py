@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from connectors.base import Connector
@@ -67,7 +67,7 @@ def run_cycle(
     settings: SyncSettings,
     dry_run: bool = False,
     force: bool = False,
-    only: str | None = None,
+    only: str | Sequence[str] | None = None,
     hooks: CycleHooks | None = None,
     recompute_final: bool = False,
 ) -> CycleReport:
@@ -76,7 +76,8 @@ def run_cycle(
     ``now`` is the cycle's time: the wall clock in production (the next incremental read
     asks for changes since it). ``dry_run`` reads and plans but writes nothing to the
     trackers, posts no check-in and records only the run. ``force`` writes held KRs.
-    ``only`` limits the cycle to one KR (``UserError`` if the mappings lack it).
+    ``only`` limits the cycle to one KR, or to several (a webhook's targeted cycle);
+    ``UserError`` if the mappings lack one.
     ``recompute_final`` reads and computes final KRs again (a closed period reopened on
     purpose); they are final again once written.
     """
@@ -84,7 +85,9 @@ def run_cycle(
     now = as_utc(now)
     hooks = hooks or CycleHooks()
     connections = Connections(connectors)
-    report = CycleReport(run_id=None, started_at=now, dry_run=dry_run, force=force, only=only)
+    only_ids = [only] if isinstance(only, str) else None if only is None else list(only)
+    shown = None if only_ids is None else ",".join(only_ids)
+    report = CycleReport(run_id=None, started_at=now, dry_run=dry_run, force=force, only=shown)
     sent_before = {key: c.requests_sent for key, c in connectors.items()}
 
     selection = select(
@@ -92,7 +95,7 @@ def run_cycle(
         connections,
         store,
         now=now,
-        only=only,
+        only=only_ids,
         recompute_final=recompute_final,
         grace_days=settings.final_after_days,
         full_reconcile_hours=settings.full_reconcile_hours,
@@ -106,7 +109,14 @@ def run_cycle(
         hooks.phase(COMPUTING, len(selection.active))
         down = set(report.failed_sources)
         evaluation = evaluate(
-            tree, selection, reads, now=now, settings=settings, force=force, down=down, only=only
+            tree,
+            selection,
+            reads,
+            now=now,
+            settings=settings,
+            force=force,
+            down=down,
+            only=only_ids,
         )
         for entry, _ in evaluation.held:
             report.held.append(entry)
@@ -128,7 +138,9 @@ def run_cycle(
         report.finished_at = now + timedelta(seconds=time.monotonic() - clock)
         hooks.phase(RECORDING)
         forget = (
-            None if only is not None else _forgotten(tree, store, selection.stored, selection.jobs)
+            None
+            if only_ids is not None
+            else _forgotten(tree, store, selection.stored, selection.jobs)
         )
         record_cycle(
             store,

@@ -18,7 +18,7 @@ module adds what needs more than one KR or more than this cycle's items:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -76,7 +76,7 @@ def evaluate(
     settings: SyncSettings,
     force: bool,
     down: set[str],
-    only: str | None,
+    only: Sequence[str] | None,
 ) -> Evaluation:
     """Every result of the cycle from what it read; ``down`` names the connections that
     failed (their targets count as unread)."""
@@ -362,9 +362,9 @@ def frozen_reports(
 
 
 def objective_reports(
-    tree: OkrTree, kr_results: dict[str, KrResult], now: datetime, *, only: str | None
+    tree: OkrTree, kr_results: dict[str, KrResult], now: datetime, *, only: Sequence[str] | None
 ) -> list[ObjectiveReport]:
-    """Every objective rolled up from ``kr_results`` (with ``only``: that KR's ancestors)."""
+    """Every objective rolled up from ``kr_results`` (with ``only``: its KRs' ancestors)."""
     objectives = {oid: node.objective for oid, node in tree.objectives.items()}
 
     def thresholds_of(oid: str) -> Thresholds:
@@ -381,10 +381,11 @@ def objective_reports(
     wanted = set(objectives)
     if only is not None:
         wanted = set()
-        oid: str | None = tree.key_results[only].objective_id
-        while oid is not None and oid in objectives and oid not in wanted:
-            wanted.add(oid)
-            oid = objectives[oid].parent
+        for kr_id in only:
+            oid: str | None = tree.key_results[kr_id].objective_id
+            while oid is not None and oid in objectives and oid not in wanted:
+                wanted.add(oid)
+                oid = objectives[oid].parent
     return [
         ObjectiveReport(
             oid,

@@ -8,6 +8,7 @@ its distinct scopes become ``ScopeJob``s, each read once however many KRs share 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,12 +67,12 @@ def select(
     store: StateStore,
     *,
     now: datetime,
-    only: str | None,
+    only: Sequence[str] | None,
     recompute_final: bool,
     grace_days: float,
     full_reconcile_hours: float,
 ) -> Selection:
-    """The KRs of the cycle (all, or ``only``), split into active and final, and the
+    """The KRs of the cycle (all, or those of ``only``), split into active and final, and the
     scope reads the active ones need with what is cached of them."""
     kr_ids = select_krs(tree, only)
     stored = store.latest_kr_records()
@@ -93,14 +94,15 @@ def select(
     return Selection(active, final, jobs, jobs_of, stored, cached, mode)
 
 
-def select_krs(tree: OkrTree, only: str | None) -> list[str]:
-    """Every KR id, or just ``only`` (UserError if the mappings do not have it)."""
+def select_krs(tree: OkrTree, only: Sequence[str] | None) -> list[str]:
+    """Every KR id, or just those of ``only`` (UserError if the mappings lack one)."""
     if only is None:
         return list(tree.key_results)
-    if only not in tree.key_results:
-        known = ", ".join(sorted(tree.key_results)) or "none"
-        raise UserError(f"no key result '{only}' in the mappings", [f"known ids: {known}"])
-    return [only]
+    for kr_id in only:
+        if kr_id not in tree.key_results:
+            known = ", ".join(sorted(tree.key_results)) or "none"
+            raise UserError(f"no key result '{kr_id}' in the mappings", [f"known ids: {known}"])
+    return list(dict.fromkeys(only))
 
 
 def _measure_fields(tree: OkrTree) -> dict[Scope, set[str]]:
