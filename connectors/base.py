@@ -6,6 +6,7 @@ fields on named targets. The cycle (``okrsync.sync.cycle``) decides what to fetc
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from mappings.schema import Scope
 PROPERTY_PREFIX = "property:"
 
 K = TypeVar("K", bound=Hashable)
+log = logging.getLogger(__name__)
 
 
 class ConnectorError(Exception):
@@ -118,12 +120,19 @@ class PreflightReport:
     info: dict[str, str] = field(default_factory=dict)
 
 
-class RequestCounter:
-    """Counts HTTP requests sent (retries included), safely across threads."""
+#: Told of each HTTP request a connector sent: its method, the status code of the answer
+#: (None when the connection failed or dropped before one came) and the seconds it took.
+RequestObserver = Callable[[str, int | None, float], None]
 
-    def __init__(self) -> None:
+
+class RequestCounter:
+    """Counts HTTP requests sent (retries included), safely across threads, and passes
+    each one's outcome on to ``observer`` (for metrics) when one is set."""
+
+    def __init__(self, observer: RequestObserver | None = None) -> None:
         self._lock = threading.Lock()
         self._count = 0
+        self.observer = observer
 
     def add(self, n: int = 1) -> None:
         """Count ``n`` more requests."""
@@ -134,6 +143,16 @@ class RequestCounter:
     def value(self) -> int:
         """Requests counted so far."""
         return self._count
+
+    def observe(self, method: str, status: int | None, seconds: float) -> None:
+        """Tell the observer how one request went (``status`` None: no answer came)."""
+        if self.observer is None:
+            return
+        try:
+            self.observer(method.upper(), status, seconds)
+        except Exception:
+            # Metrics are a bystander: a failing observer must not fail the tracker call.
+            log.exception("request observer failed")
 
 
 #: What ``Connector.count`` answers: a count or the error, per scope.

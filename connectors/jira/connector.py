@@ -26,6 +26,7 @@ from connectors.base import (
     K,
     PreflightReport,
     Problem,
+    RequestObserver,
 )
 from connectors.field_names import near_duplicates
 from connectors.jira.bootstrap import CreatedField, ensure_fields
@@ -83,10 +84,19 @@ class JiraConnector:
     source = "jira"
     supports_properties = True
 
-    def __init__(self, name: str, settings: JiraConnection, retry: RetryPolicy):
+    def __init__(
+        self,
+        name: str,
+        settings: JiraConnection,
+        retry: RetryPolicy,
+        *,
+        on_request: RequestObserver | None = None,
+    ):
+        """``on_request`` hears of every HTTP request sent (method, status, seconds)."""
         self.name = name
         self.settings = settings
         self.client = JiraClient(name, settings, retry)
+        self.client.requests.observer = on_request
 
     def __repr__(self) -> str:
         return f"JiraConnector({self.name!r}, {self.client.url!r})"

@@ -4,6 +4,7 @@ independent calls, and how a site's URL is shown in messages."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -51,13 +52,22 @@ def run_all(workers: int, jobs: Mapping[K, Callable[[], V]]) -> dict[K, V | Conn
 
 class CountingAdapter(HTTPAdapter):
     """The session's transport, counting each request as it goes out: a request whose
-    connection drops before an answer still reached the tracker, and still counts."""
+    connection drops before an answer still reached the tracker, and still counts. The
+    counter's observer hears how each request went and how long it took."""
 
     def __init__(self, counter: RequestCounter, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.counter = counter
 
     def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
-        """Count, then send."""
+        """Count, send, then report the status (None when no answer came) and duration."""
         self.counter.add()
-        return super().send(request, *args, **kwargs)
+        method = request.method or "GET"
+        started = time.monotonic()
+        try:
+            response = super().send(request, *args, **kwargs)
+        except BaseException:
+            self.counter.observe(method, None, time.monotonic() - started)
+            raise
+        self.counter.observe(method, response.status_code, time.monotonic() - started)
+        return response

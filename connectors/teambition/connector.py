@@ -25,6 +25,7 @@ from connectors.base import (
     FieldWrite,
     K,
     PreflightReport,
+    RequestObserver,
     confirm_each,
 )
 from connectors.retry import RetryPolicy
@@ -51,7 +52,8 @@ class TeambitionConnector:
     """The :class:`connectors.base.Connector` of one Teambition connection.
 
     ``transport`` replaces httpx's network transport (tests record requests with it);
-    ``clock`` gives wall-clock seconds for the app token's ``iat``/``exp``.
+    ``clock`` gives wall-clock seconds for the app token's ``iat``/``exp``; ``on_request``
+    hears of every HTTP request sent (method, status, seconds).
     """
 
     source = "teambition"
@@ -66,10 +68,13 @@ class TeambitionConnector:
         *,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
+        on_request: RequestObserver | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
-        self.http = TeambitionHttp(name, settings, retry, transport=transport, clock=clock)
+        self.http = TeambitionHttp(
+            name, settings, retry, transport=transport, clock=clock, on_request=on_request
+        )
 
     def __repr__(self) -> str:
         return f"TeambitionConnector({self.name!r}, {self.http.base_url!r})"

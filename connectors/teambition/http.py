@@ -20,7 +20,14 @@ import httpx
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 
-from connectors.base import AuthError, ConnectorError, NotFoundError, QueryError, RequestCounter
+from connectors.base import (
+    AuthError,
+    ConnectorError,
+    NotFoundError,
+    QueryError,
+    RequestCounter,
+    RequestObserver,
+)
 from connectors.retry import Failure, HostBusyError, RetryPolicy, failure_of
 
 if TYPE_CHECKING:
@@ -147,7 +154,10 @@ def _message_of(response: httpx.Response) -> str:
 
 
 class TeambitionHttp:
-    """One Teambition organization reached through one app, over one ``httpx.Client``."""
+    """One Teambition organization reached through one app, over one ``httpx.Client``.
+
+    ``requests`` counts every request sent; ``on_request`` hears how each one went.
+    """
 
     def __init__(
         self,
@@ -157,6 +167,7 @@ class TeambitionHttp:
         *,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
+        on_request: RequestObserver | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -171,7 +182,7 @@ class TeambitionHttp:
         }
         if settings.operator_id:
             headers["X-Operator-Id"] = settings.operator_id
-        self.requests = RequestCounter()
+        self.requests = RequestCounter(on_request)
         self._client = httpx.Client(
             base_url=self.base_url + "/",
             timeout=settings.timeout,
@@ -216,7 +227,7 @@ class TeambitionHttp:
             attempts += 1
             self._pacer.wait(template)
             headers = {"Authorization": f"Bearer {self._token.value()}"}
-            response = self._client.request(method, url, params=params, json=json, headers=headers)
+            response = self._send(method, url, params=params, json=json, headers=headers)
             if not 200 <= response.status_code < 300:
                 return response
             body = self._json(response, what)
@@ -256,6 +267,18 @@ class TeambitionHttp:
                 method, outcome.status_code, _message_of(outcome), what, tql, attempts
             )
         return outcome
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One HTTP request (counted by the client's request hook), its status and
+        duration told to the request observer; None for an answer that never came."""
+        started = time.monotonic()
+        try:
+            response = self._client.request(method, url, **kwargs)
+        except httpx.TransportError:
+            self.requests.observe(method, None, time.monotonic() - started)
+            raise
+        self.requests.observe(method, response.status_code, time.monotonic() - started)
+        return response
 
     def _json(self, response: httpx.Response, what: str) -> Envelope:
         try:

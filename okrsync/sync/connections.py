@@ -5,24 +5,48 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from connectors.base import Connector
+from connectors.base import Connector, RequestObserver
 from connectors.jira import JiraConnector
 from connectors.retry import RetryEvent, RetryPolicy
 from connectors.teambition import TeambitionConnector
 from okrsync.config.settings import Settings
 from okrsync.errors import UserError
 
+#: Told of each HTTP request any connector sent: the connection's display name
+#: (``jira:cloud``), the method, the status (None when no answer came) and the seconds.
+ConnectionRequestObserver = Callable[[str, str, int | None, float], None]
+
+
+def _for_connection(
+    on_request: ConnectionRequestObserver | None, display: str
+) -> RequestObserver | None:
+    if on_request is None:
+        return None
+
+    def observe(method: str, status: int | None, seconds: float) -> None:
+        on_request(display, method, status, seconds)
+
+    return observe
+
 
 def build_connectors(
-    settings: Settings, on_retry: Callable[[RetryEvent], None] | None = None
+    settings: Settings,
+    on_retry: Callable[[RetryEvent], None] | None = None,
+    on_request: ConnectionRequestObserver | None = None,
 ) -> dict[tuple[str, str], Connector]:
-    """Connectors keyed by ``(source, connection name)``, sharing one retry policy."""
+    """Connectors keyed by ``(source, connection name)``, sharing one retry policy.
+
+    ``on_retry`` sees every retry; ``on_request`` every HTTP request, with the display
+    name of the connection that sent it.
+    """
     policy = RetryPolicy(settings.retry, on_retry=on_retry)
     built: dict[tuple[str, str], Connector] = {}
     for name, jira in settings.jira.items():
-        built[("jira", name)] = JiraConnector(name, jira, policy)
+        observer = _for_connection(on_request, f"jira:{name}")
+        built[("jira", name)] = JiraConnector(name, jira, policy, on_request=observer)
     for name, tb in settings.teambition.items():
-        built[("teambition", name)] = TeambitionConnector(name, tb, policy)
+        observer = _for_connection(on_request, f"teambition:{name}")
+        built[("teambition", name)] = TeambitionConnector(name, tb, policy, on_request=observer)
     return built
 
 
