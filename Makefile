@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: test lint typecheck unit demo bench bench-quick spec clean
+.PHONY: test lint typecheck unit tools demo bench bench-quick spec clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) tools
 	$(BIN)/pytest
+
+# promtool checks the /metrics exposition and the alert rules; the tests also run a real
+# Prometheus server. Both come with Debian's prometheus package (CI: root on Debian 12).
+tools:
+	@command -v promtool >/dev/null && test -x /usr/bin/prometheus || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	   apt-get install -y -qq --no-install-recommends prometheus)
 
 demo: $(STAMP)
 	$(BIN)/okrsync demo
