@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,12 +21,13 @@ from okrsync.commands.common import (
     pass_app,
 )
 from okrsync.errors import UserError
+from okrsync.service.lock import WriterLock, exclusive_writer
 from okrsync.state import StateStore
 from okrsync.state.errors import StateError
 from okrsync.state.records import SourceHealth
 from okrsync.sync.connections import build_connectors
 from okrsync.sync.cycle import run_cycle
-from okrsync.sync.hooks import CombinedHooks
+from okrsync.sync.hooks import WRITING, CombinedHooks, CycleHooks
 from okrsync.sync.report import CycleReport
 from okrsync.views import text as render
 from okrsync.views.health_log import LogHooks, previous_health
@@ -81,6 +82,23 @@ def note_health(report: CycleReport, health: Mapping[str, SourceHealth]) -> None
             source.consecutive_failures = known.consecutive_failures
 
 
+class _WriterGuard(CycleHooks):
+    """Stops a cycle before its first write when the writer lock is no longer ours (a
+    PostgreSQL connection lost mid-cycle), since another okrsync may be writing by then."""
+
+    def __init__(self, lock: WriterLock) -> None:
+        self.lock = lock
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        if name == WRITING and not self.lock.held():
+            raise UserError(
+                "lost the writer lock before writing (the state database connection "
+                "ended); nothing was written",
+                ["run 'okrsync sync' again"],
+                exit_code=1,
+            )
+
+
 def emit(report: CycleReport, output: str) -> None:
     """Print a cycle report as text, JSON, or JSON on one line (``jsonl``)."""
     if output != "text":
@@ -90,7 +108,12 @@ def emit(report: CycleReport, output: str) -> None:
 
 
 @click.command("sync")
-@click.option("--dry-run", is_flag=True, help="Compute and show the writes; send none.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Compute and show the writes; send none. Takes no writer lock, so it also runs "
+    "while another okrsync is writing.",
+)
 @click.option(
     "--force", is_flag=True, help="Write key results held because their scope lost items."
 )
@@ -115,14 +138,23 @@ def sync_command(
 ) -> None:
     """Run one sync cycle: read the trackers, compute every KR, write back the changes.
 
-    Exits 1 when a tracker failed, refused a scope or a write target, or a key result
-    has nothing to measure (those key results are not written), 0 otherwise.
+    Only one okrsync writes for a state at a time: while another holds the writer lock,
+    this one exits at once with a message naming it, having written nothing.
+
+    Exits 1 when a tracker failed, refused a scope or a write target, a key result has
+    nothing to measure (those key results are not written), or another okrsync is
+    writing; 0 otherwise.
     """
     settings = app.settings()
     tree = load_mappings(
         mappings_path or settings.mappings, connections=settings.connection_names()
     )
-    with open_store(settings.state_url) as store:
+    with ExitStack() as scope:
+        store = scope.enter_context(open_store(settings.state_url))
+        # Before any tracker is asked anything: a run that may not write reads nothing.
+        guards: list[CycleHooks] = []
+        if not dry_run:
+            guards.append(_WriterGuard(scope.enter_context(exclusive_writer(settings.state_url))))
         connectors = build_connectors(settings)
         try:
             with cycle_progress(connectors, dry_run=dry_run) as progress:
@@ -136,7 +168,7 @@ def sync_command(
                     force=force,
                     only=only,
                     recompute_final=recompute_final,
-                    hooks=CombinedHooks(LogHooks(previous_health(store)), progress),
+                    hooks=CombinedHooks(*guards, LogHooks(previous_health(store)), progress),
                 )
         finally:
             close_all(connectors)
