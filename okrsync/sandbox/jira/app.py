@@ -20,7 +20,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from okrsync.sandbox.faults import WRITE_METHODS, FaultMiddleware, Faults, RequestLog
-from okrsync.sandbox.jira import bulk, issues, meta, search, transitions
+from okrsync.sandbox.jira import bulk, issues, meta, search, transitions, webhooks
 from okrsync.sandbox.jira.model import CUSTOM_TYPES, FLAVOURS, User, iso_time, jira_time
 from okrsync.sandbox.jira.render import user_json
 from okrsync.sandbox.jira.responses import (
@@ -206,6 +206,8 @@ class JiraApp:
 
     def dispatch(self, request: Request) -> Response:
         """Route, authenticate, run the handler, and turn errors into Jira's bodies."""
+        if webhooks.serves(request.path):  # Jira's admin API, outside the platform spec
+            return webhooks.admin(request, self.data, self.authenticate(request))
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, matched = adapter.match()

@@ -11,10 +11,13 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from okrsync.sandbox.jira.catalog import Catalog
 from okrsync.sandbox.jira.model import Issue, jira_time
+
+if TYPE_CHECKING:
+    from okrsync.sandbox.jira.webhooks import JiraWebhooks
 
 
 class JiraStore(Catalog):
@@ -38,6 +41,8 @@ class JiraStore(Catalog):
         self._former: dict[str, set[str]] = {}  # current key -> its old keys
         #: Builds a fresh store from the seed (set by ``seed.load_store``), for ``reset``.
         self.reload: Callable[[], JiraStore] | None = None
+        #: Registered webhooks, told of every change (``okrsync.sandbox.jira.webhooks``).
+        self.webhooks: JiraWebhooks | None = None
 
     # -- issues: reads --------------------------------------------------------------
 
@@ -165,6 +170,11 @@ class JiraStore(Catalog):
             issue.fields["updated"] = jira_time(self.clock())
             self._updated = None
             self.version += 1
+            self._notify("jira:issue_updated", issue)
+
+    def _notify(self, event: str, issue: Issue) -> None:
+        if self.webhooks is not None:
+            self.webhooks.issue_event(event, issue)
 
     def create_issue(
         self,
@@ -202,7 +212,9 @@ class JiraStore(Catalog):
             issue.fields.update(fields or {})
             self._set_status(issue, status)
             self._link(issue, parent)
-            return self.add_issue(issue)
+            self.add_issue(issue)
+            self._notify("jira:issue_created", issue)
+            return issue
 
     def _link(self, issue: Issue, parent: str | None) -> None:
         target = self.get(parent) if parent else None
@@ -296,7 +308,9 @@ class JiraStore(Catalog):
         with self.lock:
             issue = self.issue(key)
             for child in self.children(issue.key):
+                self._notify("jira:issue_deleted", child)
                 self._unindex(child)
+            self._notify("jira:issue_deleted", issue)
             self._unindex(issue)
 
     def update_options(

@@ -12,7 +12,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from okrsync.sandbox.teambition.limits import DEFAULT_PER_SECOND, EndpointRateLimit
 from okrsync.sandbox.teambition.records import (
@@ -22,6 +22,9 @@ from okrsync.sandbox.teambition.records import (
     story_point_text,
 )
 from okrsync.sandbox.teambition.store_core import StoreCore
+
+if TYPE_CHECKING:
+    from okrsync.sandbox.teambition.webhooks import TeambitionWebhooks
 
 __all__ = ["NotFound", "RecordError", "TeambitionStore"]
 
@@ -56,6 +59,8 @@ class TeambitionStore(StoreCore):
         self._envelope_faults: list[list[Any]] = []
         self._ids = itertools.count(1)
         self._fault_lock = threading.Lock()
+        #: Registered webhooks, told of every task change (``...teambition.webhooks``).
+        self.webhooks: TeambitionWebhooks | None = None
         super().__init__(section, clock=clock)
 
     # ----- internals -----------------------------------------------------------------------
@@ -68,6 +73,7 @@ class TeambitionStore(StoreCore):
 
     def _change(self, task: Record, mutate: Callable[[Record], None]) -> Record:
         """Apply ``mutate`` to a stored task, keeping indexes and ``updated`` right."""
+        before = self.view(task) if self.webhooks is not None else None
         self._unindex(task)
         try:
             mutate(task)
@@ -75,7 +81,14 @@ class TeambitionStore(StoreCore):
             task["updated"] = self._tick()
             self._index(task)
             self.version += 1
+        self._notify("task.update", task, before)
         return task
+
+    def _notify(self, event: str, task: Record, before: Record | None = None) -> None:
+        if self.webhooks is not None:
+            org = self.projects[task["projectId"]]["organizationId"]
+            after = None if event == "task.remove" else self.view(task)
+            self.webhooks.task_event(event, org, before, after)
 
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}-{next(self._ids):06d}"
@@ -240,6 +253,7 @@ class TeambitionStore(StoreCore):
             self._assign_unique_id(task)
             self._insert(task)
             self.version += 1
+            self._notify("task.create", task)
             return self.view(task)
 
     def update_task(self, task_id: str, **fields: Any) -> Record:
@@ -293,6 +307,7 @@ class TeambitionStore(StoreCore):
             for current in doomed:
                 doomed.extend(sorted(self._by_parent.get(current, ())))
             for current in doomed:
+                self._notify("task.remove", self.tasks[current], self.view(self.tasks[current]))
                 self._unindex(self.tasks.pop(current))
                 self._ids_by_seq.pop(self._seq.pop(current), None)
             self._tick()
