@@ -15,6 +15,7 @@ from mappings.loader import MappingError
 from okrsync.commands.check import check_command
 from okrsync.commands.common import AppContext
 from okrsync.commands.config import config_group, schema_command
+from okrsync.commands.daemon import daemon_command
 from okrsync.commands.demo import demo_command
 from okrsync.commands.explain import explain_command
 from okrsync.commands.fields import fields_group
@@ -104,6 +105,7 @@ main.add_command(check_command)
 main.add_command(fields_group)
 main.add_command(sandbox_command)
 main.add_command(sync_command)
+main.add_command(daemon_command)
 main.add_command(explain_command)
 main.add_command(history_command)
 main.add_command(report_command)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from importlib.metadata import version
@@ -27,6 +26,7 @@ from okrsync.service.metrics import Metrics, hosts_of
 from okrsync.sync.connections import build_connectors
 from okrsync.sync.report import CycleReport
 from tests.e2e.conftest import JIRA_FIELD, Env, kr
+from tests.service.promtool import promtool_check_metrics as promtool_check
 
 #: A key result whose scope matches nothing from the start: its progress is unknown.
 UNKNOWN_KR = """\
@@ -44,22 +44,6 @@ objectives:
 ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9]+-\d+")
 #: What the demo configuration holds that no label or value may repeat.
 PRIVATE = ("demo@okrsync.example", "demo-token", "demo-secret", "tb-user-ana", "127.0.0.1")
-
-
-def promtool_check(exposition: str) -> None:
-    """``promtool check metrics`` accepts the exposition without a single remark."""
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool is missing: `make test` installs Debian's prometheus package"
-    checked = subprocess.run(
-        [promtool, "check", "metrics"],
-        input=exposition,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert not (checked.stdout + checked.stderr).strip(), checked.stdout + checked.stderr
 
 
 class Scrape:

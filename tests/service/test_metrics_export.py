@@ -18,7 +18,8 @@ from click.testing import CliRunner
 
 from okrsync.errors import UserError
 from okrsync.service.export import export_metrics, metrics_export_options
-from tests.service.test_metrics import Scrape, World, promtool_check
+from tests.service.promtool import promtool_check_metrics as promtool_check
+from tests.service.test_metrics import Scrape, World
 
 
 class Pushgateway:
