@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
@@ -21,7 +22,9 @@ from okrsync.commands.common import (
     pass_app,
 )
 from okrsync.errors import UserError
+from okrsync.service.export import export_metrics, metrics_export_options
 from okrsync.service.lock import WriterLock, exclusive_writer
+from okrsync.service.metrics import Metrics, hosts_of
 from okrsync.state import StateStore
 from okrsync.state.errors import StateError
 from okrsync.state.records import SourceHealth
@@ -125,6 +128,7 @@ def emit(report: CycleReport, output: str) -> None:
     "otherwise only checked and repaired).",
 )
 @OUTPUT
+@metrics_export_options
 @mappings_option
 @pass_app
 def sync_command(
@@ -134,6 +138,8 @@ def sync_command(
     only: str | None,
     recompute_final: bool,
     output: str,
+    metrics_textfile: Path | None,
+    pushgateway: str | None,
     mappings_path: Path | None,
 ) -> None:
     """Run one sync cycle: read the trackers, compute every KR, write back the changes.
@@ -155,7 +161,12 @@ def sync_command(
         guards: list[CycleHooks] = []
         if not dry_run:
             guards.append(_WriterGuard(scope.enter_context(exclusive_writer(settings.state_url))))
-        connectors = build_connectors(settings)
+        metrics = Metrics(store=store, tree=lambda: tree, hosts=hosts_of(settings))
+        connectors = build_connectors(
+            settings, on_retry=metrics.on_retry, on_request=metrics.on_request
+        )
+        hooks = [*guards, metrics.hooks(), LogHooks(previous_health(store))]
+        started = time.monotonic()
         try:
             with cycle_progress(connectors, dry_run=dry_run) as progress:
                 report = run_cycle(
@@ -168,11 +179,20 @@ def sync_command(
                     force=force,
                     only=only,
                     recompute_final=recompute_final,
-                    hooks=CombinedHooks(*guards, LogHooks(previous_health(store)), progress),
+                    hooks=CombinedHooks(*hooks, progress),
                 )
+        except Exception:
+            metrics.cycle_done("failed", time.monotonic() - started)
+            try:
+                export_metrics(metrics, textfile=metrics_textfile, pushgateway=pushgateway)
+            except UserError as exc:
+                log.warning("%s", exc.message)  # the cycle's own error is the one to show
+            raise
         finally:
             close_all(connectors)
+        metrics.cycle_done(report.outcome, time.monotonic() - started)
         note_health(report, store.source_health())
+        export_metrics(metrics, textfile=metrics_textfile, pushgateway=pushgateway)
     emit(report, output)
     if report.partial:
         raise SystemExit(1)

@@ -4,6 +4,7 @@ a push to a Pushgateway (a small HTTP server here that records what reaches it).
 from __future__ import annotations
 
 import base64
+import json
 import os
 import socket
 import threading
@@ -17,7 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 from okrsync.errors import UserError
+from okrsync.sandbox.server import start_sandbox
 from okrsync.service.export import export_metrics, metrics_export_options
+from tests.e2e.cli import invoke, write_config
 from tests.service.promtool import promtool_check_metrics as promtool_check
 from tests.service.test_metrics import Scrape, World
 
@@ -173,3 +176,24 @@ def test_the_export_options(tmp_path: Path) -> None:
     assert seen == {"textfile": target, "pushgateway": "http://pg:9091"}
     assert runner.invoke(run, []).exit_code == 0
     assert seen == {"textfile": None, "pushgateway": None}
+
+
+def test_okrsync_sync_writes_its_metrics_for_the_textfile_collector(tmp_path: Path) -> None:
+    with start_sandbox(seed="demo", jira=("cloud",), teambition=True) as sandbox:
+        config = write_config(sandbox, tmp_path)
+        path = tmp_path / "okrsync.prom"
+        result = invoke(config, "sync", "--output", "json", "--metrics-textfile", str(path))
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads(result.stdout)
+    written = path.read_text(encoding="utf-8")
+    promtool_check(written)
+    scrape = Scrape(written)
+    assert scrape.value("okrsync_cycles_total", outcome=report["run"]["outcome"]) == 1
+    assert scrape.total("okrsync_requests_total", source="jira:cloud") > 0
+    assert scrape.total("okrsync_writes_total", result="applied") == len(
+        [w for w in report["writes"] if w.get("applied")]
+    )
+    for kr in report["key_results"]:
+        if kr["progress"] is not None:
+            shown = scrape.value("okrsync_key_result_progress_ratio", id=kr["id"])
+            assert shown == pytest.approx(min(1.0, max(0.0, kr["progress"]))), kr["id"]
