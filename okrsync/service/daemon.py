@@ -94,9 +94,12 @@ class Daemon:
         self.stopping.set()
         self._wake.set()
 
-    def hint(self, kr_ids: frozenset[str]) -> None:
-        """Webhook deliveries named these key results: cycle over them after the debounce."""
-        self.hints.add(kr_ids, self.clock())
+    def hint(
+        self, kr_ids: frozenset[str], recheck: Callable[[], frozenset[str]] | None = None
+    ) -> None:
+        """A webhook delivery named these key results: cycle over them (or over what
+        ``recheck`` names by then) after the debounce."""
+        self.hints.add(kr_ids, self.clock(), recheck)
         self._wake.set()
 
     def reload(self) -> None:
@@ -152,9 +155,14 @@ class Daemon:
             self.hints.clear()
             self._start("scheduled", None)
             return
+        due = self.hints.due
+        if due is None or now < due:
+            return
         wanted = self.hints.take(now) & set(self.mappings.tree.key_results)
         if wanted:
             self._start("webhook", frozenset(wanted))
+        else:
+            log.info("webhook hints need no cycle: okrsync's own writes, or nothing read")
 
     def _sleep_for(self) -> float:
         mono = time.monotonic()

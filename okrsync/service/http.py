@@ -93,7 +93,7 @@ def make_app(daemon: Daemon, receiver: WebhookReceiver) -> WsgiApp:
         daemon.metrics.webhook(source, outcome.outcome)
         if outcome.kr_ids:
             if daemon.leading:
-                daemon.hint(outcome.kr_ids)
+                daemon.hint(outcome.kr_ids, outcome.recheck)
             else:
                 log.info("webhook hint not acted on: another replica runs the cycles")
         return _json(outcome.status, {"outcome": outcome.outcome, "message": outcome.message})

@@ -6,14 +6,17 @@ Nothing here sleeps or starts threads: the daemon's loop asks what is due and wa
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from okrsync.config.schedule import next_run
 
 __all__ = ["Hints", "Ticks"]
+
+log = logging.getLogger("okrsync.daemon")
 
 # A cron expression that matches every minute, missed during a cycle of many hours, must
 # not make counting its missed ticks a long loop.
@@ -64,20 +67,32 @@ class Hints:
     """Key results named by webhook deliveries, gathered for one targeted cycle.
 
     The first hint opens a window of ``debounce`` seconds; every hint arriving in it joins
-    the same cycle. Safe to call from the HTTP server's threads.
+    the same cycle. A hint may bring a ``recheck``: the delivery judged again when the
+    window closes, which the daemon only does between cycles, so that okrsync's own write
+    that outran its ledger (delivered while the cycle was still writing) is recognised
+    then and asks for nothing. Safe to call from the HTTP server's threads.
     """
 
     def __init__(self, debounce: float) -> None:
         self.debounce = max(0.0, debounce)
         self._lock = threading.Lock()
-        self._kr_ids: set[str] = set()
+        self._hints: list[tuple[frozenset[str], Callable[[], frozenset[str]] | None]] = []
         self._due: datetime | None = None
 
-    def add(self, kr_ids: Iterable[str], now: datetime) -> None:
-        """Ask for a cycle over ``kr_ids`` once the window closes."""
+    def add(
+        self,
+        kr_ids: Iterable[str],
+        now: datetime,
+        recheck: Callable[[], frozenset[str]] | None = None,
+    ) -> None:
+        """Ask for a cycle over ``kr_ids`` (or what ``recheck`` names then) once the
+        window closes."""
+        named = frozenset(kr_ids)
+        if not named:
+            return
         with self._lock:
-            self._kr_ids.update(kr_ids)
-            if self._kr_ids and self._due is None:
+            self._hints.append((named, recheck))
+            if self._due is None:
                 self._due = now + timedelta(seconds=self.debounce)
 
     @property
@@ -88,17 +103,26 @@ class Hints:
 
     def take(self, now: datetime) -> frozenset[str]:
         """The gathered key results when their window has closed (and forget them), else
-        nothing."""
+        nothing. Rechecks run here, outside the lock; one that fails keeps its hint."""
         with self._lock:
             if self._due is None or now < self._due:
                 return frozenset()
-            taken = frozenset(self._kr_ids)
-            self._kr_ids.clear()
+            hints, self._hints = self._hints, []
             self._due = None
-            return taken
+        wanted: set[str] = set()
+        for named, recheck in hints:
+            if recheck is None:
+                wanted |= named
+                continue
+            try:
+                wanted |= recheck()
+            except Exception:
+                log.exception("judging a webhook delivery again failed; keeping its hint")
+                wanted |= named
+        return frozenset(wanted)
 
     def clear(self) -> None:
         """Forget every hint: a full cycle is about to read everything anyway."""
         with self._lock:
-            self._kr_ids.clear()
+            self._hints.clear()
             self._due = None

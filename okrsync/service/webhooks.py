@@ -31,7 +31,8 @@ Then the change is weighed (``okrsync.service.webhook_targets``): okrsync's own 
 coming back -> 200 ``echo``; nothing a key result reads -> 200 ``unrelated``; otherwise
 202 ``accepted`` with the key results to refresh. An echo can outrun okrsync's ledger (the
 tracker posts it while the cycle is still writing): it is then taken for a person's edit
-and accepted, and the cycle it triggers finds the field already right and writes nothing.
+and accepted, so an accepted delivery is judged again when its hint falls due, between
+cycles, with the ledger complete; an echo then asks for no cycle.
 Messages never quote the body or a secret; each refused delivery is logged once, with
 its reason only. Mappings not loaded (``tree()`` is None) -> 200 ``unrelated``; a state
 store that cannot be read -> every key result reading the tracker is refreshed.
@@ -47,7 +48,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.datastructures import Headers
@@ -87,13 +88,16 @@ class WebhookOutcome:
     not the tracker's shape; 401 bad or missing signature, or no secret configured; 413
     too large. ``outcome`` is the metric label (``accepted``, ``duplicate``, ``echo``,
     ``unrelated``, ``unauthorized``, ``bad_request``, ``too_large``), ``message`` a short
-    text for the response body, ``kr_ids`` the key results to refresh (accepted only).
+    text for the response body, ``kr_ids`` the key results to refresh (accepted only),
+    ``recheck`` the same change judged again later (accepted only; see
+    :class:`okrsync.service.scheduler.Hints`).
     """
 
     status: int
     outcome: str
     message: str
     kr_ids: frozenset[str] = frozenset()
+    recheck: Callable[[], frozenset[str]] | None = field(default=None, compare=False)
 
 
 def _header(headers: HeaderLookup, name: str) -> str | None:
@@ -183,7 +187,17 @@ class WebhookReceiver:
             self._forget(delivery)  # not judged: a retry of it must not count as a repeat
             raise
         log.debug("webhook from %s: %s (%s)", source, verdict.kind, verdict.reason)
-        return WebhookOutcome(_STATUS[verdict.kind], verdict.kind, verdict.reason, verdict.kr_ids)
+
+        def recheck() -> frozenset[str]:
+            return self._judge(change, connection).kr_ids
+
+        return WebhookOutcome(
+            _STATUS[verdict.kind],
+            verdict.kind,
+            verdict.reason,
+            verdict.kr_ids,
+            recheck if verdict.kind == "accepted" else None,
+        )
 
     # -- steps ------------------------------------------------------------------------
 

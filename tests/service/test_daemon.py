@@ -210,7 +210,11 @@ def test_sigkill_at_random_points_then_a_restart_leaves_the_trackers_as_a_clean_
     for _ in range(3):
         daemon = start(daemons, config)
         before = len(jira.log.entries())
-        wait_for("the cycle to begin", lambda b=before: len(jira.log.entries()) > b)
+
+        def began(before: int = before) -> bool:
+            return len(jira.log.entries()) > before
+
+        wait_for("the cycle to begin", began)
         time.sleep(rng.uniform(0.0, 3.0))  # a random point of the cycle, not a wait on it
         daemon.proc.kill()
         daemon.wait(30)

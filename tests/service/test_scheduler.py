@@ -67,3 +67,19 @@ def test_a_full_cycle_clears_the_hints() -> None:
     hints.add({"kr-a"}, T0)
     hints.clear()
     assert hints.take(T0 + timedelta(seconds=1)) == frozenset()
+
+
+def test_a_hint_is_judged_again_when_its_window_closes() -> None:
+    hints = Hints(debounce=1)
+    hints.add({"kr-a"}, T0, recheck=frozenset)  # by then: okrsync's own write, nothing
+    hints.add({"kr-b"}, T0, recheck=lambda: frozenset({"kr-b"}))
+    assert hints.take(T0 + timedelta(seconds=1)) == {"kr-b"}
+
+
+def test_a_recheck_that_fails_keeps_its_hint() -> None:
+    def broken() -> frozenset[str]:
+        raise RuntimeError("state unreadable")
+
+    hints = Hints(debounce=0)
+    hints.add({"kr-a"}, T0, recheck=broken)
+    assert hints.take(T0) == {"kr-a"}
