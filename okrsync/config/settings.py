@@ -9,7 +9,8 @@ defaults. Example environment::
     OKRSYNC_JIRA__CLOUD__API_TOKEN_FILE=/run/secrets/jira_token
     OKRSYNC_STATE_URL=postgresql+psycopg://okrsync@db/okrsync
 
-Any secret (``api_token``, ``pat``, ``app_secret``) may instead be given as
+Any secret (``api_token``, ``pat``, ``app_secret``; the webhooks' ``jira_secret`` and
+``teambition_secret``) may instead be given as
 ``<name>_file``: the path of a file holding it. Files in the secrets directory
 (``OKRSYNC_SECRETS_DIR``, default ``/run/secrets`` when present) named like the variable,
 e.g. ``okrsync_jira__cloud__api_token``, are read too. An empty secret is an error, and so
@@ -62,6 +63,7 @@ from okrsync.config.problems import SourceData, describe, unknown_variables
 from okrsync.config.schedule import parse_schedule
 
 SECRET_KEYS = ("api_token", "pat", "app_secret")
+WEBHOOK_SECRET_KEYS = ("jira_secret", "teambition_secret")
 _config_file: ContextVar[Path | None] = ContextVar("okrsync_config_file", default=None)
 # Problems found while reading secret files, as (location, message); one list per load.
 _file_problems: ContextVar[list[tuple[tuple[str, ...], str]]] = ContextVar("okrsync_file_problems")
@@ -170,29 +172,52 @@ def _resolve_secret_files(tracker: str, connections: Any) -> Any:
     resolved: dict[str, Any] = {}
     for name, conn in connections.items():
         if isinstance(conn, dict):
-            conn = dict(conn)
-            for key in SECRET_KEYS:
-                given = conn.get(key)
-                if isinstance(given, str) and not given.strip():
-                    problems.append(((tracker, str(name), key), "is empty"))
-                path = conn.pop(f"{key}_file", None)
-                if path is None:
-                    continue
-                loc = (tracker, str(name), f"{key}_file")
-                if key in conn:
-                    problems.append((loc, f"give '{key}' or '{key}_file', not both"))
-                    continue
-                conn[key] = ""
-                try:
-                    conn[key] = Path(path).read_text(encoding="utf-8").strip()
-                except (OSError, UnicodeDecodeError) as exc:
-                    reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-                    problems.append((loc, f"cannot read {path}: {reason}"))
-                    continue
-                if not conn[key]:
-                    problems.append((loc, f"{path} is empty"))
+            conn = _read_secret_files(conn, SECRET_KEYS, (tracker, str(name)), problems)
         resolved[name] = conn
     if collected is None and problems:  # validated directly, not through load_settings
+        raise ValueError("; ".join(f"{'.'.join(loc)}: {text}" for loc, text in problems))
+    return resolved
+
+
+def _read_secret_files(
+    table: dict[str, Any],
+    keys: tuple[str, ...],
+    where: tuple[str, ...],
+    problems: list[tuple[tuple[str, ...], str]],
+) -> dict[str, Any]:
+    """``table`` with each ``<key>_file`` replaced by ``<key>`` read from that file."""
+    table = dict(table)
+    for key in keys:
+        given = table.get(key)
+        if isinstance(given, str) and not given.strip():
+            problems.append(((*where, key), "is empty"))
+        path = table.pop(f"{key}_file", None)
+        if path is None:
+            continue
+        loc = (*where, f"{key}_file")
+        if key in table:
+            problems.append((loc, f"give '{key}' or '{key}_file', not both"))
+            continue
+        table[key] = ""
+        try:
+            table[key] = Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            problems.append((loc, f"cannot read {path}: {reason}"))
+            continue
+        if not table[key]:
+            problems.append((loc, f"{path} is empty"))
+    return table
+
+
+def _resolve_webhook_secret_files(webhooks: Any) -> Any:
+    """``jira_secret_file`` and ``teambition_secret_file`` of ``[webhooks]``, read."""
+    if not isinstance(webhooks, dict):
+        return webhooks
+    collected = _file_problems.get(None)
+    problems = [] if collected is None else collected
+    resolved = _read_secret_files(webhooks, WEBHOOK_SECRET_KEYS, ("webhooks",), problems)
+    if collected is None and problems:
         raise ValueError("; ".join(f"{'.'.join(loc)}: {text}" for loc, text in problems))
     return resolved
 
@@ -233,6 +258,8 @@ class Settings(BaseSettings):
             for tracker in ("jira", "teambition"):
                 if tracker in data:
                     data[tracker] = _resolve_secret_files(tracker, data[tracker])
+            if "webhooks" in data:
+                data["webhooks"] = _resolve_webhook_secret_files(data["webhooks"])
         return data
 
     @field_validator("log_level", mode="before")

@@ -170,3 +170,14 @@ def test_connection_names_for_mapping_checks() -> None:
         }
     )
     assert settings.connection_names() == {"jira": {"cloud"}, "teambition": {"main"}}
+
+
+def test_webhook_secrets_from_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "hook").write_text(CANARY + "\n")
+    config = tmp_path / "okrsync.toml"
+    config.write_text(f'[webhooks]\njira_secret_file = "{tmp_path / "hook"}"\n')
+    monkeypatch.setenv("OKRSYNC_WEBHOOKS__TEAMBITION_SECRET_FILE", str(tmp_path / "hook"))
+    webhooks = load_settings(config).webhooks
+    assert webhooks.jira_secret is not None and webhooks.teambition_secret is not None
+    assert webhooks.jira_secret.get_secret_value() == CANARY
+    assert webhooks.teambition_secret.get_secret_value() == CANARY

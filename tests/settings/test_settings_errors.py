@@ -187,3 +187,9 @@ def test_misspelt_variables_are_pointed_out(monkeypatch: pytest.MonkeyPatch) -> 
         "OKRSYNC_JIRA__...)",
         "OKRSYNC_STATE_URI is not a setting (did you mean OKRSYNC_STATE_URL?)",
     ]
+
+
+def test_an_empty_webhook_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An empty key would make every signature easy to forge.
+    monkeypatch.setenv("OKRSYNC_WEBHOOKS__JIRA_SECRET", "")
+    assert problems() == ["OKRSYNC_WEBHOOKS__JIRA_SECRET: is empty"]
