@@ -192,7 +192,12 @@ def sync_command(
             close_all(connectors)
         metrics.cycle_done(report.outcome, time.monotonic() - started)
         note_health(report, store.source_health())
-        export_metrics(metrics, textfile=metrics_textfile, pushgateway=pushgateway)
-    emit(report, output)
+        emit(report, output)
+        try:
+            export_metrics(metrics, textfile=metrics_textfile, pushgateway=pushgateway)
+        except UserError as exc:
+            # The results are out; the run still fails, so that a broken export is seen.
+            log.error("%s", exc.message)
+            raise SystemExit(1) from None
     if report.partial:
         raise SystemExit(1)

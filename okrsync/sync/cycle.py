@@ -1,6 +1,6 @@
 """One sync cycle, in six steps: select -> fetch -> evaluate -> plan -> apply -> record.
 
-``run_cycle`` is okrsync's main job; the CLI (and later the daemon) only call it with
+``run_cycle`` is okrsync's main job; the CLI and the daemon only call it with
 their clients (connectors, state store) injected. Each step is one call:
 
 1. ``select`` (``okrsync.sync.select``): the key results of the cycle, final or active,

@@ -197,3 +197,15 @@ def test_okrsync_sync_writes_its_metrics_for_the_textfile_collector(tmp_path: Pa
         if kr["progress"] is not None:
             shown = scrape.value("okrsync_key_result_progress_ratio", id=kr["id"])
             assert shown == pytest.approx(min(1.0, max(0.0, kr["progress"]))), kr["id"]
+
+
+def test_a_failed_export_after_a_good_cycle_still_prints_the_results_and_exits_1(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "no-such-folder" / "okrsync.prom"
+    with start_sandbox(seed="demo", jira=("cloud",), teambition=True) as sandbox:
+        config = write_config(sandbox, tmp_path)
+        result = invoke(config, "sync", "--output", "json", "--metrics-textfile", str(missing))
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["run"]["outcome"] == "ok"
+    assert str(missing) in result.stderr
