@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: test lint typecheck unit tools demo bench bench-quick spec clean
+.PHONY: test lint typecheck unit tools browser demo bench bench-quick spec clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) tools
+unit: $(STAMP) tools browser
 	$(BIN)/pytest
 
 # promtool checks the /metrics exposition and the alert rules; the tests also run a real
@@ -30,6 +30,12 @@ tools:
 	@command -v promtool >/dev/null && test -x /usr/bin/prometheus || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	   apt-get install -y -qq --no-install-recommends prometheus)
+
+# The status page is checked in a real browser: Debian's chromium, driven by Playwright.
+browser:
+	@test -x /usr/bin/chromium || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	   apt-get install -y -qq --no-install-recommends chromium)
 
 demo: $(STAMP)
 	$(BIN)/okrsync demo
