@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +30,13 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 90.0) ->
             return value
         time.sleep(0.1)
     raise AssertionError(f"gave up after {timeout:.0f} s waiting for {what}")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 free at the time of asking."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class DaemonProcess:

@@ -8,7 +8,6 @@ import itertools
 import json
 import random
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from okrsync.sandbox.server import Sandbox, start_sandbox
 from okrsync.state import StateStore
 from tests.e2e.cli import invoke, write_config
 from tests.e2e.conftest import JIRA_FIELD, mutating
-from tests.service.daemon_process import DaemonProcess, wait_for
+from tests.service.daemon_process import DaemonProcess, free_port, wait_for
 from tests.service.promtool import prometheus_binary, promtool_check_metrics
 
 FINISHED = r"\bcycle \w+ \("
@@ -37,14 +36,6 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def config(sandbox: Sandbox, tmp_path: Path) -> Path:
     return write_config(sandbox, tmp_path)
-
-
-@pytest.fixture
-def daemons(tmp_path: Path) -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for daemon in started:
-        daemon.stop()
 
 
 def start(
@@ -103,10 +94,7 @@ def test_the_daemon_cycles_and_serves_metrics_health_and_readiness(
     assert "daemon stopped" in daemon.log()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+_free_port = free_port
 
 
 def test_a_real_prometheus_scraping_the_daemon_answers_with_the_computed_progress(

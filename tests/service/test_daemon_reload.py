@@ -40,14 +40,6 @@ def mappings(tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for daemon in started:
-        daemon.stop()
-
-
 def edit(mappings: Path, old: str | re.Pattern[str], new: str) -> None:
     file = mappings / MOBILE
     text = file.read_text(encoding="utf-8")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from okrsync.sandbox.server import Sandbox, SandboxServer, start_sandbox
 from okrsync.sandbox.teambition.webhooks import hub_for as teambition_hub
 from tests.e2e.cli import write_config
 from tests.e2e.conftest import mutating, transition
-from tests.service.daemon_process import DaemonProcess, wait_for
+from tests.service.daemon_process import DaemonProcess, free_port, wait_for
 from tests.service.test_daemon import FINISHED, sample
 from tests.service.test_webhooks import Inbox
 
@@ -31,12 +30,6 @@ NO_CYCLE = r"webhook hints need no cycle"
 PAY_2_KRS = 3  # pay-checkout-v2, pay-checkout-bugs, pay-bug-impact
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     with start_sandbox(seed="demo", jira=("cloud",), teambition=True) as running:
@@ -44,14 +37,6 @@ def sandbox() -> Iterator[Sandbox]:
         jira_hub(running.jira["cloud"].data).outbox.close()
         assert running.teambition is not None
         teambition_hub(running.teambition.data).outbox.close()
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for daemon in started:
-        daemon.stop()
 
 
 def jira(sandbox: Sandbox) -> SandboxServer:
@@ -117,7 +102,7 @@ def webhook_cycles(daemon: DaemonProcess) -> list[int]:
 def test_changes_in_the_trackers_trigger_targeted_cycles_and_echoes_trigger_none(
     sandbox: Sandbox, tmp_path: Path, daemons: list[DaemonProcess]
 ) -> None:
-    port = _free_port()
+    port = free_port()
     register(sandbox, f"http://127.0.0.1:{port}")
     daemon = start(daemons, write_config(sandbox, tmp_path), port)
     daemon.wait_for_log(FINISHED)
@@ -165,7 +150,7 @@ def test_forged_or_repeated_deliveries_have_no_effect(
     inbox = Inbox()
     try:
         register(sandbox, inbox.url.removesuffix("/hook"))
-        daemon = start(daemons, write_config(sandbox, tmp_path), _free_port())
+        daemon = start(daemons, write_config(sandbox, tmp_path), free_port())
         daemon.wait_for_log(FINISHED)
         settle(sandbox)
         inbox.received.clear()
@@ -221,7 +206,7 @@ def test_no_secret_reaches_the_daemon_log_metrics_or_readiness(
     text = config.read_text(encoding="utf-8").replace('"demo-secret"', f'"{app_secret}"')
     config.write_text(text, encoding="utf-8")
     secrets = [token, app_secret, JIRA_SECRET, TB_SECRET]
-    daemon = start(daemons, config, _free_port(), OKRSYNC_LOG_LEVEL="debug")
+    daemon = start(daemons, config, free_port(), OKRSYNC_LOG_LEVEL="debug")
     daemon.wait_for_log(FINISHED)
 
     shown = [daemon.get("/metrics").text, daemon.get("/readyz").text, daemon.get("/healthz").text]
