@@ -55,6 +55,7 @@ __all__ = [
     "evaluate_kr",
     "is_done",
     "pace_status",
+    "restamp",
     "stale_result",
 ]
 
@@ -75,7 +76,6 @@ def evaluate_kr(
     ``jira_epics`` and ``teambition_parent`` scopes name.
     """
     expected = expected_ratio(period, now)
-    started = has_started(period, now)
     selection = select_items(kr, items, scope_epic_keys)
     outcome = measure_items(kr.measure, selection.items)
     notes = outcome.notes
@@ -105,11 +105,7 @@ def evaluate_kr(
         return unknown
     max_score = kr.flags.max_score
     progress = clamp(outcome.progress, 0.0, max_score)
-    status: Status
-    if isinstance(kr.measure, MaintainMeasure):
-        status = _maintain_status(bool(outcome.maintain_met), period, now, started=started)
-    else:
-        status = pace_status(progress, expected, thresholds, started=started)
+    status = _status(kr, progress, bool(outcome.maintain_met), period, now, thresholds)
     return replace(
         unknown,
         progress=progress,
@@ -117,6 +113,35 @@ def evaluate_kr(
         score=score_of(progress, max_score),
         stale_reason=None,
     )
+
+
+def restamp(
+    kr: KeyResult, result: KrResult, *, period: Period, now: datetime, thresholds: Thresholds
+) -> KrResult:
+    """``result``, computed by :func:`evaluate_kr` for ``kr`` from the same items at an
+    earlier time, as of ``now``: the expected share and the status follow the clock, every
+    number drawn from the items stays. Only a result with known progress can be restamped
+    (``ValueError`` otherwise)."""
+    if result.progress is None:
+        raise ValueError(f"the result of KR {result.kr_id!r} has no progress to restamp")
+    # A maintain measure's progress is 1.0 when its range is met, else 0.0 (then clamped).
+    met = result.progress > 0
+    status = _status(kr, result.progress, met, period, now, thresholds)
+    return replace(result, expected=expected_ratio(period, now), status=status)
+
+
+def _status(
+    kr: KeyResult,
+    progress: float,
+    maintain_met: bool,
+    period: Period,
+    now: datetime,
+    thresholds: Thresholds,
+) -> Status:
+    started = has_started(period, now)
+    if isinstance(kr.measure, MaintainMeasure):
+        return _maintain_status(maintain_met, period, now, started=started)
+    return pace_status(progress, expected_ratio(period, now), thresholds, started=started)
 
 
 def _maintain_status(met: bool, period: Period, now: datetime, *, started: bool) -> Status:

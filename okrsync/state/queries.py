@@ -12,7 +12,7 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Table, delete, select
+from sqlalchemy import ColumnElement, Connection, Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -92,6 +92,32 @@ class Queries:
         with self._conn() as conn:
             return {row.item_id: row.item for row in conn.execute(query)}
 
+    def get_scope_items(self, scope_key: str, item_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Some cached items of a scope, by item id (those it does not hold are left out)."""
+        items = t.scope_items
+        out: dict[str, dict[str, Any]] = {}
+        with self._conn() as conn:
+            for chunk in _chunks(item_ids):
+                query = select(items.c.item_id, items.c.item).where(
+                    items.c.scope_key == scope_key, items.c.item_id.in_(chunk)
+                )
+                out.update({row.item_id: row.item for row in conn.execute(query)})
+        return out
+
+    def scope_item_counts(self, scope_keys: Iterable[str]) -> dict[str, int]:
+        """How many items each scope's cache holds (scopes with none are left out)."""
+        items = t.scope_items
+        out: dict[str, int] = {}
+        with self._conn() as conn:
+            for chunk in _chunks(scope_keys):
+                query = (
+                    select(items.c.scope_key, func.count())
+                    .where(items.c.scope_key.in_(chunk))
+                    .group_by(items.c.scope_key)
+                )
+                out.update({key: int(count) for key, count in conn.execute(query)})
+        return out
+
     def replace_scope_cache(
         self,
         scope_key: str,
@@ -164,6 +190,18 @@ class Queries:
         with self._conn() as conn:
             row = conn.execute(query).one_or_none()
         return None if row is None else ScopeMark(**row._mapping)
+
+    def get_scope_marks(self, scope_keys: Iterable[str]) -> dict[str, ScopeMark]:
+        """:meth:`get_scope_mark` of many scopes at once (those never synced left out)."""
+        marks = t.scope_marks
+        out: dict[str, ScopeMark] = {}
+        with self._conn() as conn:
+            for chunk in _chunks(scope_keys):
+                query = select(marks).where(marks.c.scope_key.in_(chunk))
+                out.update(
+                    {row.scope_key: ScopeMark(**row._mapping) for row in conn.execute(query)}
+                )
+        return out
 
     def set_scope_mark(
         self,
@@ -370,6 +408,39 @@ class Queries:
         )
         with self._conn() as conn:
             return conn.execute(query).scalar_one_or_none()
+
+    def last_written_many(
+        self, slots: Iterable[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], Any]:
+        """:meth:`last_written` of many ``(connection, target, field)`` slots at once: the
+        slots okrsync wrote, with their last value (one query per connection and
+        :data:`_CHUNK` targets, not one per slot)."""
+        wanted = set(slots)
+        targets: dict[str, set[str]] = {}
+        for connection, target, _ in wanted:
+            targets.setdefault(connection, set()).add(target)
+        table = t.ledger
+        out: dict[tuple[str, str, str], Any] = {}
+        with self._conn() as conn:
+            for connection, names in sorted(targets.items()):
+                for chunk in _chunks(sorted(names)):
+                    latest = (
+                        select(func.max(table.c.id))
+                        .where(
+                            table.c.connection == connection,
+                            table.c.target.in_(chunk),
+                            table.c.kind == "write",
+                        )
+                        .group_by(table.c.target, table.c.field)
+                    )
+                    query = select(table.c.target, table.c.field, table.c.value_written).where(
+                        table.c.id.in_(latest.scalar_subquery())
+                    )
+                    for row in conn.execute(query):
+                        slot = (connection, row.target, row.field)
+                        if slot in wanted:
+                            out[slot] = row.value_written
+        return out
 
     def ledger(self, run_id: int | None = None, limit: int = 100) -> list[LedgerEntry]:
         """The ``limit`` latest ledger entries (of one run when ``run_id`` is given), newest

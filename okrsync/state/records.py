@@ -119,12 +119,20 @@ class LatestKr:
     scope_baseline: int | None
     override: float | None
     data: Mapping[str, Any]
+    # What a cycle needs to decide whether the result still stands (see
+    # ``okrsync.sync.evaluate.reusable``).
+    progress: float | None = None
+    stale: bool = False
+    held: bool = False
+    scope_total: int | None = None
+    inputs: str | None = None
 
     @classmethod
     def of(cls, kr_id: str, data: Mapping[str, Any]) -> LatestKr:
         """The record of a stored result row."""
         baseline, override = data.get("scope_baseline"), data.get("override")
-        period = data.get("period")
+        period, progress = data.get("period"), data.get("progress")
+        total, inputs = data.get("scope_total"), data.get("inputs")
         return cls(
             kr_id=kr_id,
             period=period if isinstance(period, str) else None,
@@ -133,4 +141,9 @@ class LatestKr:
             scope_baseline=baseline if isinstance(baseline, int) else None,
             override=float(override) if isinstance(override, int | float) else None,
             data=data,
+            progress=float(progress) if isinstance(progress, int | float) else None,
+            stale=data.get("status") == "stale",
+            held=bool(data.get("held")),
+            scope_total=total if isinstance(total, int) else None,
+            inputs=inputs if isinstance(inputs, str) else None,
         )

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.engine import URL
@@ -38,7 +38,7 @@ class StateStore(Queries):
         self._local = threading.local()
 
     @classmethod
-    def open(cls, url: str = DEFAULT_URL) -> StateStore:
+    def open(cls, url: str = DEFAULT_URL) -> Self:
         """Open (creating if needed) the database at ``url`` and migrate it to this version.
 
         A SQLite file and its missing parent directories are created owner-only (0600 /

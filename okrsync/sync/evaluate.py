@@ -18,18 +18,20 @@ module adds what needs more than one KR or more than this cycle's items:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from mappings.engine import evaluate_kr, stale_result
+from mappings.engine import evaluate_kr, restamp, stale_result
 from mappings.forecast import Forecast, forecast, scope_change
 from mappings.measures import emptiness
 from mappings.period import Period, has_started, is_closed, parse_period
 from mappings.results import KrResult, clamp, pace_status, score_of
 from mappings.rollup import rollup
-from mappings.schema import Scope, Thresholds
+from mappings.schema import KeyResult, Scope, Thresholds
 from mappings.tree import OkrTree
 from okrsync.config.settings import SyncSettings
 from okrsync.state.records import LatestKr
@@ -93,6 +95,7 @@ def evaluate(
         force=force,
         baselines=scope_baselines(tree, active, stored),
         previous_counts={k: stored[k].scope_count for k in active if k in stored},
+        stored=stored,
     )
     reports = dict(computed.reports)
     reports.update(frozen_reports(tree, selection.final, stored))
@@ -107,7 +110,7 @@ def evaluate(
     for kr_id, override in out.overrides.items():
         kr = reports[kr_id]
         result = with_override(kr.result, override, tree, now)
-        reports[kr_id] = replace(kr, result=result, override=override.progress)
+        reports[kr_id] = replace(kr, result=result, override=override.progress, inputs=None)
         if kr_id not in stored or stored[kr_id].override != override.progress:
             out.new_overrides.append(override)
     for kr_id in active:  # a final KR keeps the forecast it closed with
@@ -184,9 +187,9 @@ def _drops(
     when no scope dropped on its own (a scope edited in the mappings, or new), the KR's
     items against the count behind its last result. ``None`` stands for the whole KR."""
     out: list[tuple[ScopeRead | None, int, int]] = [
-        (r, r.previous_count or 0, len(r.items or ()))
+        (r, r.previous_count or 0, r.size)
         for r in kr_reads
-        if r.items is not None and _lost(r.previous_count, len(r.items), threshold)
+        if r.ok and _lost(r.previous_count, r.size, threshold)
     ]
     if not out and _lost(previous_count, now_count, threshold):
         out.append((None, previous_count or 0, now_count))
@@ -212,6 +215,7 @@ def _compute(
     force: bool,
     baselines: Mapping[str, int] | None = None,
     previous_counts: Mapping[str, int] | None = None,
+    stored: Mapping[str, LatestKr] | None = None,
 ) -> _Computed:
     """Each KR's result from its scopes' reads: stale if a read failed, unknown if its
     scope gave nothing to measure, held if its items dropped where the measure makes a
@@ -220,10 +224,14 @@ def _compute(
     ``baselines`` holds each KR's scope size at its first cycle in its period (from the
     state store); a KR without one starts its baseline now. ``previous_counts`` holds
     the item count behind each KR's last result, so that a scope edited in the mappings
-    is still compared with what the KR counted before.
+    is still compared with what the KR counted before. ``stored`` holds each KR's last
+    record: a KR whose scopes are all unchanged, with the same definition, keeps its
+    last fresh result (restamped to ``now``) without loading any item (see
+    :func:`reusable`).
     """
     baselines = baselines or {}
     previous_counts = previous_counts or {}
+    stored = stored or {}
     out = _Computed()
     for kr_id in kr_ids:
         node = tree.key_results[kr_id]
@@ -232,6 +240,27 @@ def _compute(
         failed = [r for r in kr_reads if not r.ok]
         held: str | None = None
         unknown: str | None = None
+        inputs = kr_inputs(tree, kr_id, jobs_of[kr_id])
+        record = stored.get(kr_id)
+        if record is not None and reusable(node.kr, kr_reads, record, inputs):
+            result = restamp(
+                node.kr, previous[kr_id], period=period, now=now, thresholds=tree.thresholds(kr_id)
+            )
+            total = record.scope_total
+            baseline = baselines.get(kr_id, total)
+            out.reports[kr_id] = KrReport(
+                kr_id=kr_id,
+                objective_id=node.objective_id,
+                title=node.kr.title,
+                period=str(period),
+                result=result,
+                scope_change=scope_change(baseline, total),
+                scope_baseline=baseline,
+                scope_total=total,
+                sources=tuple(sorted({r.job.connection for r in kr_reads})),
+                inputs=inputs,
+            )
+            continue
         # ``previous`` is looked up only where it is needed (see StoredResults).
         if failed:
             reason = "; ".join(f"{r.job.connection}: {r.error}" for r in failed)
@@ -293,8 +322,49 @@ def _compute(
             held=held,
             unknown=unknown,
             sources=tuple(sorted({r.job.connection for r in kr_reads})),
+            # Only a fresh result computed from the items may be kept by a later cycle.
+            inputs=inputs if not failed and held is None and unknown is None else None,
         )
     return out
+
+
+#: Raised when the engine computes a key result differently from the same inputs, so
+#: that results kept from before (see :func:`reusable`) are computed again.
+ENGINE_REVISION = 1
+
+
+def kr_inputs(tree: OkrTree, kr_id: str, job_keys: Sequence[str]) -> str:
+    """A digest of everything a KR's result depends on besides its items and the clock:
+    its definition, period, thresholds and the scope reads (their cache keys)."""
+    node = tree.key_results[kr_id]
+    payload = {
+        "engine": ENGINE_REVISION,
+        "kr": node.kr.model_dump(mode="json"),
+        "period": str(kr_period(tree, kr_id)),
+        "thresholds": tree.thresholds(kr_id).model_dump(mode="json"),
+        "scopes": sorted(job_keys),
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def reusable(kr: KeyResult, kr_reads: Sequence[ScopeRead], record: LatestKr, inputs: str) -> bool:
+    """Whether a KR's last result stands for this cycle's items: every scope it reads is
+    ``unchanged`` (an incremental read found nothing new and the tracker's count agreed),
+    and the last result was computed fresh from the items by the same definition
+    (``inputs``), not stale, held, unknown, final or a person's override."""
+    return (
+        bool(kr_reads)
+        and all(r.unchanged for r in kr_reads)
+        and record.inputs == inputs
+        and record.progress is not None
+        and not record.stale
+        and not record.held
+        and not record.final
+        and record.override is None
+        and record.scope_total is not None
+        and not kr.flags.manual_override
+    )
 
 
 def _distinct(reads: list[ScopeRead]) -> set[tuple[str, str]]:

@@ -7,7 +7,11 @@ read was, how many items). A cycle then:
 1. reads in full a scope never read, or whose last full read is older than
    ``full_reconcile_hours``;
 2. otherwise asks only for items updated since the last successful read minus
-   ``clock_skew_seconds`` and merges them into the cached items by immutable id;
+   ``clock_skew_seconds`` and merges them into the cached items by immutable id. The
+   cache is loaded only for the items the answer holds (an item given back as it was
+   cached is no change); the scope's whole cache is loaded when first asked for, and a
+   scope with no change is marked ``unchanged``, so that the key results reading only
+   such scopes keep their last result without loading any item;
 3. compares the merged size with the tracker's own count of the scope (the total the
    incremental read reported, else ``Connector.confirm_counts``, where Jira counts epic
    scopes with disjoint epics together): items deleted, moved out of the
@@ -26,11 +30,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from connectors.base import (
     Connector,
@@ -46,6 +50,8 @@ from okrsync.state.records import ScopeMark
 from okrsync.sync.hooks import READING_SCOPES, CycleHooks
 
 __all__ = [
+    "Cached",
+    "ScopeCache",
     "ScopeJob",
     "ScopeRead",
     "fetch_scopes",
@@ -142,13 +148,17 @@ class ScopeRead:
     """What reading one scope gave, and what the state store must remember of it.
 
     ``items`` is the scope's whole item list (cache merged with changes), or None when
-    the read failed (``error``). ``previous_count`` is the cached size before this cycle
-    (None if never read). ``changed`` holds the items to upsert into the cache after an
-    incremental read; after a full read the cache is replaced by ``items``.
+    the read failed (``error``). After an incremental read the cached items are loaded
+    from the state store only when first asked for (``pending``): ``size`` is known
+    without them. ``unchanged`` means the incremental read found nothing new and the
+    tracker's count agreed, so the scope holds exactly what it held after the last cycle.
+    ``previous_count`` is the cached size before this cycle (None if never read).
+    ``changed`` holds the items to upsert into the cache after an incremental read; after
+    a full read the cache is replaced by ``items``.
     """
 
     job: ScopeJob
-    items: list[WorkItem] | None
+    loaded: list[WorkItem] | None
     mode: ReadMode
     started_at: datetime
     previous: ScopeMark | None
@@ -157,12 +167,34 @@ class ScopeRead:
     # project): its key results go stale, the connection itself is up.
     scope_error: bool = False
     changed: list[WorkItem] = field(default_factory=list)
+    unchanged: bool = False
+    # Loads the items (cache merged with the changes) on first use; ``count`` is their number.
+    pending: Callable[[], list[WorkItem]] | None = None
+    count: int = 0
 
     def fail(self, error: ConnectorError | BaseException | None, fallback: str) -> None:
         """Record a failed read of this scope."""
-        self.items = None
+        self.loaded, self.pending, self.unchanged = None, None, False
         self.error = _message(error) if error is not None else fallback
         self.scope_error = isinstance(error, QueryError | NotFoundError)
+
+    def hold(self, items: list[WorkItem]) -> None:
+        """The scope's whole item list, as a full read gave it."""
+        self.loaded, self.pending, self.changed, self.unchanged = items, None, [], False
+
+    @property
+    def items(self) -> list[WorkItem] | None:
+        """The scope's items (loaded from the state store on first use), None if failed."""
+        if self.pending is not None:
+            self.loaded, self.pending = self.pending(), None
+        return self.loaded
+
+    @property
+    def size(self) -> int:
+        """How many items the scope holds, without loading them."""
+        if self.pending is not None:
+            return self.count
+        return len(self.loaded or ())
 
     @property
     def previous_count(self) -> int | None:
@@ -172,11 +204,25 @@ class ScopeRead:
     @property
     def ok(self) -> bool:
         """Whether the scope was read."""
-        return self.items is not None
+        return self.loaded is not None or self.pending is not None
 
 
-#: What the state store holds for a job: its mark and its cached items (raw, by id).
-Cached = tuple[ScopeMark | None, Mapping[str, Mapping[str, Any]]]
+class ScopeCache(Protocol):
+    """Where the cached items of a scope are loaded from (the state store)."""
+
+    def get_scope_cache(self, scope_key: str) -> Mapping[str, Mapping[str, Any]]:
+        """Every cached item of a scope, by item id."""
+        ...
+
+    def get_scope_items(
+        self, scope_key: str, item_ids: Iterable[str]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        """Some cached items of a scope, by item id."""
+        ...
+
+
+#: What the state store holds for a job: its mark and how many items its cache holds.
+Cached = tuple[ScopeMark | None, int]
 
 
 def _message(error: ConnectorError | BaseException) -> str:
@@ -194,10 +240,40 @@ def needs_full(mark: ScopeMark | None, cached: int, now: datetime, hours: float)
     return now - mark.last_full_at >= timedelta(hours=hours)
 
 
+def _loader(cache: ScopeCache, key: str, fresh: Sequence[WorkItem]) -> Callable[[], list[WorkItem]]:
+    """Loads a scope's cached items and merges ``fresh`` (by immutable id) into them."""
+
+    def load() -> list[WorkItem]:
+        merged = {
+            item_id: item_from_dict(data) for item_id, data in cache.get_scope_cache(key).items()
+        }
+        for item in fresh:
+            merged[item.id] = item
+        return list(merged.values())
+
+    return load
+
+
+def _merge(read: ScopeRead, cache: ScopeCache, cached: int, answer: Sequence[WorkItem]) -> None:
+    """An incremental answer merged into the cache, which is loaded only for the items
+    the answer holds: an item the tracker gives back unchanged (the clock-skew margin
+    asks again for the last read's latest items) is no change."""
+    key = read.job.key
+    known = cache.get_scope_items(key, [item.id for item in answer]) if answer else {}
+    fresh = [
+        item for item in answer if item.id not in known or item_from_dict(known[item.id]) != item
+    ]
+    read.changed = fresh
+    read.unchanged = not fresh
+    read.count = cached + sum(1 for item in fresh if item.id not in known)
+    read.pending = _loader(cache, key, fresh)
+
+
 def _read_connection(
     connector: Connector,
     jobs: Sequence[ScopeJob],
     stored: Mapping[str, Cached],
+    cache: ScopeCache,
     *,
     now: datetime,
     full_reconcile_hours: float,
@@ -207,19 +283,16 @@ def _read_connection(
 ) -> list[ScopeRead]:
     """Read every job of one connector: incremental where possible, full where needed."""
     reads: dict[str, ScopeRead] = {}
-    cache: dict[str, dict[str, WorkItem]] = {}
     requests: dict[FetchRequest, ScopeJob] = {}
     for job in jobs:
-        mark, raw = stored.get(job.key, (None, {}))
-        cached = {item_id: item_from_dict(data) for item_id, data in raw.items()}
-        full = force_full or needs_full(mark, len(cached), now, full_reconcile_hours)
+        mark, cached = stored.get(job.key, (None, 0))
+        full = force_full or needs_full(mark, cached, now, full_reconcile_hours)
         since = None
         if not full and mark is not None and mark.last_success_at is not None:
             since = mark.last_success_at - timedelta(seconds=clock_skew_seconds)
         reads[job.key] = ScopeRead(
             job, None, "incremental" if since else "full", started_at=now, previous=mark
         )
-        cache[job.key] = cached
         requests[FetchRequest(job.scope, job.fields, since)] = job
     answers = _fetch(connector, list(requests))
     # Incremental reads to check against the tracker's count, by job key.
@@ -232,20 +305,16 @@ def _read_connection(
             read.fail(answer, "no answer for the scope")
             continue
         if read.mode == "full":
-            read.items = list(answer.items)
+            read.hold(list(answer.items))
             continue
-        merged = dict(cache[job.key])
-        for item in answer.items:
-            merged[item.id] = item
-        read.items = list(merged.values())
-        read.changed = list(answer.items)
+        _merge(read, cache, stored.get(job.key, (None, 0))[1], answer.items)
         if answer.total is None:
             unknown_total[job.key] = job
         else:
             totals[job.key] = answer.total
     if unknown_total:
         counted = connector.confirm_counts(
-            {key: (job.scope, len(reads[key].items or ())) for key, job in unknown_total.items()},
+            {key: (job.scope, reads[key].size) for key, job in unknown_total.items()},
         )
         for key in unknown_total:
             value = counted.get(key)
@@ -256,7 +325,7 @@ def _read_connection(
     mismatched = [
         reads[key].job
         for key, total in totals.items()
-        if reads[key].items is not None and len(reads[key].items or ()) != total
+        if reads[key].ok and reads[key].size != total
     ]
     if mismatched:
         log.debug("%s: %d scope(s) changed size; reading them in full", connector, len(mismatched))
@@ -265,12 +334,12 @@ def _read_connection(
         for request, job in full_requests.items():
             read = reads[job.key]
             answer = full_answers.get(request)
-            read.mode, read.changed = "full", []
+            read.mode = "full"
             if isinstance(answer, FetchResult):
-                read.items = list(answer.items)
+                read.hold(list(answer.items))
             else:
                 read.fail(answer, "no answer for the scope")
-    hooks.advanced(len(jobs), items=sum(len(read.items or ()) for read in reads.values()))
+    hooks.advanced(len(jobs), items=sum(read.size for read in reads.values()))
     return [reads[job.key] for job in jobs]
 
 
@@ -287,6 +356,7 @@ def fetch_scopes(
     jobs: Sequence[ScopeJob],
     connectors: Mapping[tuple[str, str], Connector],
     stored: Mapping[str, Cached],
+    cache: ScopeCache,
     *,
     now: datetime,
     full_reconcile_hours: float,
@@ -296,7 +366,8 @@ def fetch_scopes(
 ) -> dict[str, ScopeRead]:
     """Read every job, sources concurrently; returns a ScopeRead per job key.
 
-    ``stored`` gives each job's mark and cached items (read from the state store before).
+    ``stored`` gives each job's mark and cached size (read from the state store before);
+    ``cache`` loads the cached items a read needs, when it needs them.
     Nothing is written here; the cycle records the reads in its transaction. ``hooks``
     hear of the step and of each connection's scopes as soon as they are read.
     """
@@ -315,6 +386,7 @@ def fetch_scopes(
                 connectors[key],
                 group,
                 stored,
+                cache,
                 now=now,
                 full_reconcile_hours=full_reconcile_hours,
                 clock_skew_seconds=clock_skew_seconds,

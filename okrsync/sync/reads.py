@@ -79,18 +79,16 @@ def fetch(
     """Read the scopes, then the owned fields of the targets, then okrsync's memory."""
     for connector in connections.connectors.values():
         connector.refresh()  # field catalogs are read again on first use in this cycle
-    cached = dict(selection.cached)
-    selection.cached.clear()  # the raw cached items become WorkItems below: free them
     scopes = fetch_scopes(
         list(selection.jobs.values()),
         connections.connectors,
-        cached,
+        selection.cached,
+        store,
         now=now,
         full_reconcile_hours=settings.full_reconcile_hours,
         clock_skew_seconds=settings.clock_skew_seconds,
         hooks=hooks,
     )
-    del cached
     _count_reads(report, scopes)
     reads = Reads(scopes)
     # The targets of KRs whose scopes all answered (and of final KRs, to repair them).
@@ -143,8 +141,9 @@ def _read_targets(
     for (name, target), error in current.target_errors.items():
         report.source(name).targets.setdefault(target, error)
     reads.unreadable, reads.current = current.failed_targets, current.values
+    written = store.last_written_many((s.connection, s.target, s.field) for s in slots)
     for slot in slots:
-        value = store.last_written(slot.connection, slot.target, slot.field)
+        value = written.get((slot.connection, slot.target, slot.field))
         if value is not None:
             reads.last_written[slot] = value
 
@@ -153,15 +152,15 @@ def _count_reads(report: CycleReport, scopes: Mapping[str, ScopeRead]) -> None:
     for read in scopes.values():
         source = report.source(read.job.connection)
         source.scopes += 1
-        if read.items is None and read.scope_error:
+        if not read.ok and read.scope_error:
             # Only this scope's key results go stale; the rest of the connection is
             # healthy and keeps being written.
             source.refused.append(read.error or "scope refused")
             continue
-        if read.items is None:
+        if not read.ok:
             source.fail(read.error or "read failed")
             continue
-        source.items += len(read.items)
+        source.items += read.size
         if read.mode == "full":
             source.full_reads += 1
             report.mode = "full"

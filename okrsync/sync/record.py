@@ -40,13 +40,14 @@ def _record_reads(
 ) -> None:
     at = report.started_at
     for read in reads:
-        if read.items is None or read.job.key in held_scopes:
+        if not read.ok or read.job.key in held_scopes:
             continue
         key, source = read.job.key, read.job.connector[0]
         previous = read.previous
         last_full: datetime | None = read.started_at
         if read.mode == "full":
-            store.replace_scope_cache(key, source, {i.id: item_to_dict(i) for i in read.items}, at)
+            items = read.items or ()
+            store.replace_scope_cache(key, source, {i.id: item_to_dict(i) for i in items}, at)
         else:
             if read.changed:
                 store.upsert_scope_items(
@@ -59,8 +60,8 @@ def _record_reads(
             key,
             last_success_at=read.started_at,
             last_full_at=last_full,
-            item_count=len(read.items),
-            baseline_total=len(read.items) if baseline is None else baseline,
+            item_count=read.size,
+            baseline_total=read.size if baseline is None else baseline,
         )
 
 

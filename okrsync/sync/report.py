@@ -97,6 +97,9 @@ class KrReport:
     override: float | None = None
     sources: tuple[str, ...] = ()
     position: int = 0  # order in the mappings
+    # Digest of the definition a fresh result was computed by (None otherwise): a later
+    # cycle whose scopes are unchanged keeps the result (``okrsync.sync.evaluate``).
+    inputs: str | None = None
 
     @property
     def stale(self) -> bool:
@@ -119,7 +122,7 @@ class KrReport:
         """JSON output: the result's numbers and the cycle's view of it."""
         own = as_dict(
             self,
-            exclude=("result", "scope_baseline", "scope_total", "position"),
+            exclude=("result", "scope_baseline", "scope_total", "position", "inputs"),
             rename={"kr_id": "id", "objective_id": "objective"},
         )
         numbers = as_dict(self.result, exclude=_KR_DETAIL)

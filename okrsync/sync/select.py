@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from mappings.period import Period, parse_period
 from mappings.schema import MaintainMeasure, MetricMeasure, PointsMeasure, Scope, scope_source
@@ -43,7 +42,7 @@ class Selection:
     ``active`` KRs are computed from their scopes (``jobs``, and each KR's job keys in
     ``jobs_of``); ``final`` KRs are shown as recorded. ``stored`` is each KR's last
     recorded result as the state store keeps it; ``cached`` each job's scope mark and
-    cached items (the fetch step takes them over and empties it, to free them early);
+    how many items its cache holds (the items themselves are loaded only where needed);
     ``mode`` is ``full`` when some scope is due a full read.
     """
 
@@ -52,7 +51,7 @@ class Selection:
     jobs: dict[str, ScopeJob]
     jobs_of: dict[str, list[str]]
     stored: dict[str, LatestKr]
-    cached: dict[str, tuple[ScopeMark | None, dict[str, dict[str, Any]]]]
+    cached: dict[str, tuple[ScopeMark | None, int]]
     mode: str
 
     @property
@@ -86,10 +85,10 @@ def select(
     ]
     active = [k for k in kr_ids if k not in final]
     jobs, jobs_of = plan_jobs(tree, active, connections)
-    cached = {key: (store.get_scope_mark(key), store.get_scope_cache(key)) for key in jobs}
-    full = any(
-        needs_full(mark, len(items), now, full_reconcile_hours) for mark, items in cached.values()
-    )
+    marks = store.get_scope_marks(jobs)
+    counts = store.scope_item_counts(jobs)
+    cached = {key: (marks.get(key), counts.get(key, 0)) for key in jobs}
+    full = any(needs_full(mark, size, now, full_reconcile_hours) for mark, size in cached.values())
     mode = "full" if full or not jobs else "incremental"
     return Selection(active, final, jobs, jobs_of, stored, cached, mode)
 

@@ -238,6 +238,20 @@ def test_ledger_and_last_written(store: StateStore) -> None:
     assert store.last_written("jira:cloud", "OKR-1", "OKR Status") == "On track"
     assert store.last_written("jira:dc", "OKR-1", "OKR Last Synced") == when
     assert store.last_written("jira:dc", "OKR-1", "OKR Progress") is None
+    slots = [
+        ("jira:cloud", "OKR-1", "OKR Progress"),
+        ("jira:cloud", "OKR-1", "OKR Status"),
+        ("jira:dc", "OKR-1", "OKR Last Synced"),
+        ("jira:dc", "OKR-1", "OKR Progress"),
+        ("jira:cloud", "OKR-2", "OKR Progress"),
+    ]
+    # Many slots in one go: the same answers, the slots never written left out.
+    assert store.last_written_many(slots) == {
+        ("jira:cloud", "OKR-1", "OKR Progress"): 0.30000000000000004,
+        ("jira:cloud", "OKR-1", "OKR Status"): "On track",
+        ("jira:dc", "OKR-1", "OKR Last Synced"): when,
+    }
+    assert store.last_written_many([]) == {}
 
     entries = store.ledger(run_id=run_2)
     assert [e.kind for e in entries] == ["write", "held", "conflict", "write"]

@@ -66,6 +66,7 @@ STORED_KR: dict[str, Any] = {
     "override": None,
     "sources": ["jira:cloud"],
     "position": 2,
+    "inputs": "0123456789abcdef0123456789abcdef",
 }
 
 STORED_OBJECTIVE: dict[str, Any] = {
