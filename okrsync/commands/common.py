@@ -60,7 +60,12 @@ def secret_values(settings: Settings) -> list[str]:
                 secret = getattr(conn, key, None)
                 if secret is not None:
                     values.append(secret.get_secret_value())
-    for hook_secret in (settings.webhooks.jira_secret, settings.webhooks.teambition_secret):
+    page_password = settings.status_page.password
+    for hook_secret in (
+        settings.webhooks.jira_secret,
+        settings.webhooks.teambition_secret,
+        page_password,
+    ):
         if hook_secret is not None:
             values.append(hook_secret.get_secret_value())
     return values

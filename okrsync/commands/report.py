@@ -1,96 +1,105 @@
-"""``okrsync report``: the last recorded results, in the shape of ``sync --output json``."""
+"""``okrsync report``: the last recorded results, in the shape of ``sync --output json``,
+or as a document: ``--format html`` (the status page as one self-contained file) or
+``--format markdown``; ``--out FILE`` writes it to a file instead of standard output."""
 
 from __future__ import annotations
 
-from typing import Any
+import io
+from pathlib import Path
 
 import click
+from rich.console import Console
 
-from mappings.serial import as_dict
+from mappings.loader import load_mappings
+from mappings.problems import MappingError
+from mappings.tree import OkrTree
 from okrsync.commands.common import AppContext, echo_json, output_option, pass_app
 from okrsync.commands.sync import open_store
+from okrsync.config.settings import Settings
 from okrsync.errors import UserError
-from okrsync.state import StateStore
-from okrsync.state.records import Run, SourceHealth
-from okrsync.sync.report import KrReport, ObjectiveReport, RunSummary, SourceReport, jsonable
+from okrsync.sync.report import versioned
 from okrsync.views import text as render
+from okrsync.views.html import render_report
+from okrsync.views.links import ItemLinks
+from okrsync.views.markdown import render_markdown
+from okrsync.views.status_data import kr_detail, overview, report_data
 
 __all__ = ["report_command", "report_data"]
 
 
-def _position(data: dict[str, Any]) -> tuple[int, str]:
-    return (int(data.get("position", 0)), str(data.get("kr_id") or data.get("objective_id")))
+def _tree(settings: Settings) -> OkrTree | None:
+    """The mappings, to find each key result's write targets; None when they do not load
+    (the report then finds targets by the ``okrsync`` property alone)."""
+    try:
+        return load_mappings(settings.mappings, connections=settings.connection_names())
+    except (MappingError, OSError):
+        return None
 
 
-def _run(run: Run, key_results: list[KrReport], health: dict[str, SourceHealth]) -> RunSummary:
-    # None where the store does not keep what the cycle knew (its flags, its plan).
-    return RunSummary(
-        id=run.id,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-        mode=run.mode,
-        outcome=run.outcome,
-        dry_run=None if run.outcome is None else run.outcome == "dry_run",
-        force=None,
-        only=None,
-        writes=run.write_count,
-        planned_writes=None,
-        requests=run.request_count,
-        held=run.held_count,
-        conflicts=run.conflict_count,
-        stale=sum(1 for kr in key_results if kr.stale),
-        unknown=None,
-        final=sum(1 for kr in key_results if kr.final),
-        failed_sources=tuple(sorted(name for name, h in health.items() if not h.up)),
-        error=run.error,
-    )
+def _document(settings: Settings, fmt: str) -> str:
+    with open_store(settings.state_url, read_only=True) as store:
+        view = overview(store)
+        if not view.key_results and not view.report["objectives"]:
+            raise UserError("no results recorded yet", ["run 'okrsync sync' first"])
+        if fmt == "markdown":
+            return render_markdown(view)
+        tree = _tree(settings)
+        details = [
+            found
+            for kr_id in view.key_results
+            if (found := kr_detail(store, kr_id, tree, view.now, view.report)) is not None
+        ]
+        return render_report(view, details, ItemLinks.from_settings(settings))
 
 
-def _source(health: SourceHealth) -> dict[str, Any]:
-    known = {
-        "up": health.up,
-        "error": None if health.up else health.last_error,
-        "last_success_at": health.last_success_at,
-        "last_failure_at": health.last_failure_at,
-        "consecutive_failures": health.consecutive_failures,
-    }
-    # A cycle's source keys; what only that cycle knew (its reads) is None here.
-    return {key: jsonable(known.get(key)) for key in SourceReport(health.connection).to_dict()}
-
-
-def report_data(store: StateStore) -> dict[str, Any]:
-    """The last recorded results in the shape of ``sync --output json`` (no writes).
-
-    ``run``, ``objectives``, ``key_results`` and ``sources`` have the same keys as a
-    cycle's; a value the state store does not keep is None.
-    """
-    run = store.last_run()
-    health = store.source_health()
-    objectives = [
-        ObjectiveReport.from_stored(data)
-        for data in sorted(store.latest_objective_results().values(), key=_position)
-    ]
-    key_results = [
-        KrReport.from_stored(data)
-        for data in sorted(store.latest_kr_results().values(), key=_position)
-    ]
-    return {
-        "run": None if run is None else as_dict(_run(run, key_results, health)),
-        "objectives": [objective.to_dict() for objective in objectives],
-        "key_results": [kr.to_dict() for kr in key_results],
-        "sources": {name: _source(h) for name, h in health.items()},
-    }
+def _write(out: Path, text: str) -> None:
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}", exit_code=1) from None
 
 
 @click.command("report")
 @output_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "markdown"]),
+    default=None,
+    help="A document instead: html (the status page as one self-contained file, for "
+    "e-mail and CI artifacts) or markdown (for chat and wikis). Not with --output.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write to FILE instead of standard output (any --output or --format).",
+)
 @pass_app
-def report_command(app: AppContext, output: str) -> None:
+def report_command(app: AppContext, output: str, fmt: str | None, out: Path | None) -> None:
     """Show the last recorded results without contacting any tracker."""
-    with open_store(app.settings().state_url, read_only=True) as store:
+    if fmt is not None and output != "text":
+        raise click.UsageError("give --output (text, json, jsonl) or --format, not both")
+    settings = app.settings()
+    if fmt is not None:
+        document = _document(settings, fmt)
+        if out is None:
+            click.echo(document, nl=False)
+        else:
+            _write(out, document)
+        return
+    with open_store(settings.state_url, read_only=True) as store:
         data = report_data(store)
     if not data["key_results"] and not data["objectives"]:
         raise UserError("no results recorded yet", ["run 'okrsync sync' first"])
+    if out is not None:
+        if output != "text":
+            _write(out, render.dumps(versioned(data), compact=output == "jsonl") + "\n")
+            return
+        buffer = io.StringIO()
+        render.print_report(Console(file=buffer, highlight=False, width=100), data)
+        _write(out, buffer.getvalue())
+        return
     if output != "text":
         echo_json(data, output)
     else:

@@ -157,6 +157,27 @@ class WebhookSettings(BaseModel):
     )
 
 
+class StatusPageSettings(BaseModel):
+    """Who may read the daemon's status page (``/``, ``/objectives/...``,
+    ``/key-results/...``). Unset: anyone who reaches ``listen`` may; ``/metrics``,
+    ``/healthz`` and ``/readyz`` are never behind it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    username: str | None = Field(
+        None, min_length=1, description="HTTP Basic user name asked for by the status page"
+    )
+    password: SecretStr | None = Field(None, description="its password; give both or neither")
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> StatusPageSettings:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("give both username and password, or neither")
+        if self.password is not None and not self.password.get_secret_value():
+            raise ValueError("password is empty")
+        return self
+
+
 def _resolve_secret_files(tracker: str, connections: Any) -> Any:
     """Replace ``<secret>_file`` keys by the content of the file they name; refuse empty
     secrets (an unset variable in a compose file often arrives as an empty one).
@@ -249,6 +270,7 @@ class Settings(BaseSettings):
     sync: SyncSettings = SyncSettings()
     daemon: DaemonSettings = DaemonSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    status_page: StatusPageSettings = StatusPageSettings()
 
     @model_validator(mode="before")
     @classmethod
@@ -427,4 +449,6 @@ def masked(settings: Settings) -> dict[str, Any]:
     for key, value in data["webhooks"].items():
         if key.endswith("_secret") and value is not None:
             data["webhooks"][key] = MASK
+    if data["status_page"]["password"] is not None:
+        data["status_page"]["password"] = MASK
     return data

@@ -6,7 +6,9 @@
   who leads, which sources are degraded and whether a mapping edit was refused; else 503;
 - ``POST /webhooks/jira`` and ``POST /webhooks/teambition``: hints that trigger a targeted
   cycle (see ``okrsync.service.webhooks``); ``?connection=NAME`` picks the connection
-  when several of one tracker are configured.
+  when several of one tracker are configured;
+- ``GET /``, ``/objectives/<id>``, ``/key-results/<id>``: the status page (see
+  ``okrsync.service.status_page``), behind Basic authentication when configured.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from okrsync.service.daemon import Daemon
+from okrsync.service.status_page import PAGE_ENDPOINTS, StatusPage
 from okrsync.service.webhooks import WebhookReceiver
 from okrsync.state.errors import StateError
 
@@ -36,6 +39,9 @@ _ROUTES = Map(
         Rule("/healthz", endpoint="healthz", methods=["GET"]),
         Rule("/readyz", endpoint="readyz", methods=["GET"]),
         Rule("/webhooks/<any(jira, teambition):source>", endpoint="webhook", methods=["POST"]),
+        Rule("/", endpoint="index", methods=["GET"]),
+        Rule("/objectives/<objective_id>", endpoint="objective", methods=["GET"]),
+        Rule("/key-results/<kr_id>", endpoint="key_result", methods=["GET"]),
     ]
 )
 
@@ -79,6 +85,7 @@ def readiness(daemon: Daemon) -> tuple[bool, dict[str, Any]]:
 def make_app(daemon: Daemon, receiver: WebhookReceiver) -> WsgiApp:
     """The WSGI application of the daemon's endpoints."""
     limit = daemon.settings.webhooks.max_body_bytes
+    page = StatusPage(daemon.settings, daemon.store, lambda: daemon.mappings.tree)
 
     def webhook(request: Request, source: str) -> Response:
         length = request.content_length
@@ -113,6 +120,8 @@ def make_app(daemon: Daemon, receiver: WebhookReceiver) -> WsgiApp:
         if endpoint == "readyz":
             ready, shown = readiness(daemon)
             return _json(200 if ready else 503, shown)
+        if endpoint in PAGE_ENDPOINTS:
+            return page.respond(request, endpoint, args)
         return webhook(request, args["source"])
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
