@@ -19,13 +19,14 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 from okrsync.state import database as _engine
 from okrsync.state import tables as t
 from okrsync.state.errors import StateError, mask_url, redact
+from okrsync.state.objects import CreatedObjects
 from okrsync.state.queries import Queries, now_or, upsert
 from okrsync.state.records import Checkin, Run, SourceHealth
 
 DEFAULT_URL = "sqlite:///okrsync.db"
 
 
-class StateStore(Queries):
+class StateStore(Queries, CreatedObjects):
     """Runs, scope caches, result snapshots, the write ledger, source health, check-ins.
 
     Open with :meth:`open`; safe to share between threads (each thread gets its own

@@ -162,3 +162,15 @@ checkins = Table(
     Column("last_status_commented", String(32), nullable=False),
     Column("at", UtcDateTime, nullable=False),
 )
+
+# Objects okrsync created in a tracker (Jira filters, a dashboard, its gadgets), by the
+# name okrsync knows them by: found again by id however people rename them.
+created_objects = Table(
+    "created_objects",
+    metadata,
+    Column("connection", String(128), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("object_id", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -35,7 +35,7 @@ def _columns(db_url: str) -> dict[str, dict[str, tuple[bool, bool]]]:
 
 def test_migrations_create_every_table_as_the_code_expects(db_url: str) -> None:
     with StateStore.open(db_url) as store:
-        assert store.schema_version() == "0001"
+        assert store.schema_version() == "0002"
     tables = _columns(db_url)
     assert set(tables) == set(metadata.tables) | {"alembic_version"}
     for name, table in metadata.tables.items():
@@ -49,7 +49,7 @@ def test_reopening_keeps_data_and_schema(db_url: str) -> None:
         store.set_checkin("kr-1", "at_risk", at=T0)
     for _ in range(2):
         with StateStore.open(db_url) as store:
-            assert store.schema_version() == "0001"
+            assert store.schema_version() == "0002"
             assert [run.id for run in store.runs()] == [run_id]
             checkin = store.get_checkin("kr-1")
             assert checkin is not None and checkin.status == "at_risk"
@@ -100,5 +100,5 @@ def test_an_existing_world_readable_sqlite_file_is_tightened(tmp_path: Path) -> 
     path.touch(mode=0o644)
     os.chmod(path, 0o644)
     with StateStore.open(f"sqlite:///{path}") as store:
-        assert store.schema_version() == "0001"
+        assert store.schema_version() == "0002"
     assert _mode(path) == 0o600
