@@ -178,6 +178,28 @@ class StatusPageSettings(BaseModel):
         return self
 
 
+class DashboardSettings(BaseModel):
+    """What ``okrsync dashboards bootstrap`` creates in Jira and with whom it is shared.
+
+    Neither ``share_group`` nor ``share_project``: the filters and the dashboard are
+    private to the user okrsync signs in as. Never shared with the public.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    share_group: str | None = Field(
+        None, min_length=1, description="Jira group whose members may see the filters and dashboard"
+    )
+    share_project: str | None = Field(
+        None,
+        min_length=1,
+        description="Jira project (key or id) whose members may see the filters and dashboard",
+    )
+    name: str = Field(
+        "OKRs", min_length=1, description="the dashboard's name, and the prefix of the filters'"
+    )
+
+
 def _resolve_secret_files(tracker: str, connections: Any) -> Any:
     """Replace ``<secret>_file`` keys by the content of the file they name; refuse empty
     secrets (an unset variable in a compose file often arrives as an empty one).
@@ -271,6 +293,7 @@ class Settings(BaseSettings):
     daemon: DaemonSettings = DaemonSettings()
     webhooks: WebhookSettings = WebhookSettings()
     status_page: StatusPageSettings = StatusPageSettings()
+    dashboards: DashboardSettings = DashboardSettings()
 
     @model_validator(mode="before")
     @classmethod
