@@ -31,7 +31,14 @@ from connectors.base import (
 from connectors.retry import RetryPolicy
 from connectors.teambition.check import preflight
 from connectors.teambition.http import TeambitionHttp
-from connectors.teambition.read import Lookups, Task, count_scope, extra_fields, read_scope
+from connectors.teambition.read import (
+    Lookups,
+    Task,
+    count_scope,
+    extra_fields,
+    quiet_scopes,
+    read_scope,
+)
 from connectors.teambition.settings import TeambitionConnection
 from connectors.teambition.tasks import (
     TASK_COMMENT,
@@ -130,11 +137,15 @@ class TeambitionConnector:
         """Read many scopes concurrently; each distinct (scope, since) is listed once."""
         lookups = Lookups(self.http)
         reads = list(dict.fromkeys((r.scope, r.since) for r in requests))
+        # Incremental scopes of a project in which nothing they match changed: not listed.
+        quiet = quiet_scopes(lookups, reads)
 
         def read(key: tuple[Scope, datetime | None]) -> tuple[list[Task], int | None]:
             return read_scope(lookups, self._own(key[0]), key[1])
 
-        listed = self._parallel(reads, read)
+        listed: dict[tuple[Scope, datetime | None], tuple[list[Task], int | None] | ConnectorError]
+        listed = dict.fromkeys(quiet, ([], None))
+        listed.update(self._parallel([key for key in reads if key not in quiet], read))
         projects = {
             str(task.get("projectId") or "")
             for answer in listed.values()

@@ -33,13 +33,22 @@ from connectors.teambition.tasks import (
     parse_time,
     scope_tql,
     since_tql,
+    split_order_by,
 )
-from mappings.schema import TeambitionParentScope
+from mappings.schema import (
+    Scope,
+    TeambitionParentScope,
+    TeambitionSprintScope,
+    TeambitionTagsScope,
+    TeambitionTqlScope,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Task = dict[str, Any]
+# The scopes listed by TQL within one project.
+ProjectScope = TeambitionTqlScope | TeambitionTagsScope | TeambitionSprintScope
 # Ids per ``/v3/task/query?taskId=`` call (Teambition's limit).
 TASK_IDS_PER_CALL = 100
 
@@ -159,6 +168,45 @@ def read_scope(
         tql=tql,
     )
     return _unique(tasks), (size if since is None else None)
+
+
+def quiet_scopes(
+    lookups: Lookups, reads: Sequence[tuple[Scope, datetime | None]]
+) -> set[tuple[Scope, datetime | None]]:
+    """The incremental project scopes (TQL, tags, sprint) that hold no task updated since
+    their ``since``, found without listing each: per project with two or more of them, one
+    count of the tasks matching any of their queries updated since the earliest ``since``.
+    Zero answers for every one of them; anything else, or a failed count, for none (each
+    is then listed as usual, and a scope's own error shows there)."""
+    groups: dict[str, list[tuple[ProjectScope, datetime]]] = {}
+    for scope, since in reads:
+        if since is not None and isinstance(scope, ProjectScope):
+            groups.setdefault(scope.project, []).append((scope, since))
+    quiet: set[tuple[Scope, datetime | None]] = set()
+    for project, members in sorted(groups.items()):
+        if len(members) < 2:
+            continue
+        wheres = list(dict.fromkeys(split_order_by(scope_tql(s))[0].strip() for s, _ in members))
+        union = "" if "" in wheres else " OR ".join(f"({where})" for where in wheres)
+        earliest = min(
+            since if since.tzinfo is not None else since.replace(tzinfo=UTC) for _, since in members
+        )
+        tql = since_tql(union, earliest)
+        try:
+            body = lookups.http.call(
+                "GET",
+                PROJECT_TASKS,
+                path={"projectId": project},
+                params={"q": tql, "pageSize": 1},
+                what=f"project '{project}'",
+                tql=tql,
+            )
+        except ConnectorError as exc:
+            log.debug("teambition: changes in project %s not counted: %s", project, exc.message)
+            continue
+        if body.get("totalSize") == 0:
+            quiet.update(members)
+    return quiet
 
 
 def _unique(tasks: Iterable[Any]) -> list[Task]:
