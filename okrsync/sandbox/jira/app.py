@@ -20,7 +20,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from okrsync.sandbox.faults import WRITE_METHODS, FaultMiddleware, Faults, RequestLog
-from okrsync.sandbox.jira import bulk, issues, meta, search, transitions, webhooks
+from okrsync.sandbox.jira import bulk, dashboards, issues, meta, search, transitions, webhooks
 from okrsync.sandbox.jira.model import CUSTOM_TYPES, FLAVOURS, User, iso_time, jira_time
 from okrsync.sandbox.jira.render import user_json
 from okrsync.sandbox.jira.responses import (
@@ -156,6 +156,7 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     (_ISSUE + "/comment", "POST", issues.add_comment, None),
     ("/rest/api/3/bulk/issues/fields", "POST", bulk.submit, CLOUD),
     ("/rest/api/3/bulk/queue/<task_id>", "GET", bulk.progress, CLOUD),
+    *dashboards.ROUTES,
 ]
 
 
