@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: test lint typecheck unit tools browser demo bench bench-quick spec clean
+.PHONY: test lint typecheck unit tools browser demo bench bench-inprocess bench-quick spec clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,13 @@ browser:
 demo: $(STAMP)
 	$(BIN)/okrsync demo
 
-# Performance figures (see benchmarks/README.md); results land in benchmarks/results/.
+# Performance figures (see benchmarks/README.md). bench: workload W1 with the sandbox in
+# its own process; writes benchmarks/RESULTS.md and benchmarks/results/w1.{json,png}.
+# bench-inprocess: the earlier single-process benchmark (results/latest.json).
 bench: $(STAMP)
+	$(BIN)/python -m benchmarks.w1.run
+
+bench-inprocess: $(STAMP)
 	$(BIN)/python -m benchmarks.run --out benchmarks/results/latest.json
 
 bench-quick: $(STAMP)
