@@ -16,6 +16,7 @@ from okrsync.commands.check import check_command
 from okrsync.commands.common import AppContext
 from okrsync.commands.config import config_group, schema_command
 from okrsync.commands.daemon import daemon_command
+from okrsync.commands.dashboards import dashboards_group
 from okrsync.commands.demo import demo_command
 from okrsync.commands.explain import explain_command
 from okrsync.commands.fields import fields_group
@@ -103,6 +104,7 @@ main.add_command(config_group)
 main.add_command(schema_command)
 main.add_command(check_command)
 main.add_command(fields_group)
+main.add_command(dashboards_group)
 main.add_command(sandbox_command)
 main.add_command(sync_command)
 main.add_command(daemon_command)
