@@ -158,13 +158,9 @@ def test_a_renamed_filter_is_found_by_id_and_not_recreated(world: World) -> None
 
 
 def _search(world: World, http: httpx.Client, jql: str) -> dict[str, dict[str, Any]]:
-    fields = ",".join(JIRA_FIELD.values())
-    if world.flavour == "cloud":
-        params = {"jql": jql, "fields": fields, "maxResults": 100}
-        answer = http.get("/rest/api/3/search/jql", params=params).raise_for_status().json()
-    else:
-        params = {"jql": jql, "fields": fields, "maxResults": 100}
-        answer = http.get("/rest/api/2/search", params=params).raise_for_status().json()
+    params: dict[str, Any] = {"jql": jql, "fields": ",".join(JIRA_FIELD.values())}
+    path = "/rest/api/3/search/jql" if world.flavour == "cloud" else "/rest/api/2/search"
+    answer = http.get(path, params={**params, "maxResults": 100}).raise_for_status().json()
     return {issue["key"]: issue["fields"] for issue in answer["issues"]}
 
 
