@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,13 @@ FINISHED = r"\bcycle(?: over \d+ key result\(s\))? \w+ \("
 #: Seconds between the daemon's cycles: short, so that counters move within a rate window.
 SCHEDULE = "5s"
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{| )")
+
+
+def promtool_binary() -> str:
+    """Debian's promtool (``make tools`` installs it)."""
+    found = shutil.which("promtool") or shutil.which("promtool", path="/usr/bin:/usr/local/bin")
+    assert found, "promtool is missing: `make test` installs Debian's prometheus package"
+    return found
 
 
 class LiveMonitoring:

@@ -20,11 +20,11 @@ from tests.deploy.live_daemon import (
     RULES,
     LiveMonitoring,
     metric_names,
+    promtool_binary,
     selectors,
     shared_live,
 )
 from tests.service.daemon_process import wait_for
-from tests.service.promtool import _tool
 
 RULE_TESTS = RULES.parent / "tests" / "okrsync-rules.test.yaml"
 SEVERITIES = {"critical", "warning", "info"}
@@ -48,7 +48,7 @@ def alerts() -> list[dict[str, Any]]:
 
 def promtool(*args: str, cwd: Any = None) -> str:
     done = subprocess.run(
-        [_tool("promtool"), *args],
+        [promtool_binary(), *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -136,5 +136,7 @@ def test_a_real_prometheus_evaluates_every_rule_without_error(live: LiveMonitori
     assert {rule["name"] for rule in rules} == {rule["alert"] for rule in alerts()}
     broken = {rule["name"]: rule.get("lastError") for rule in rules if rule["health"] != "ok"}
     assert not broken, broken
-    # A healthy daemon on the demo sandbox fires nothing.
-    assert not live.query('ALERTS{alertstate="firing"}')
+    # A healthy daemon on the demo sandbox fires nothing (a cycle every 5 s may outlast
+    # its tick on a busy machine: OkrsyncSkippedTicks then rightly fires).
+    firing = live.query('ALERTS{alertstate="firing", alertname!="OkrsyncSkippedTicks"}')
+    assert not firing, firing
