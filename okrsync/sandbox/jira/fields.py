@@ -98,6 +98,8 @@ class FieldSpec:
             states = {"opensprints": "active", "closedsprints": "closed", "futuresprints": "future"}
             if name in states:
                 return {f"state:{states[name]}"}
+            if name in ISSUE_TYPE_FUNCTIONS:
+                return _issue_types_of(operand, ctx, subtask=name == "subtaskissuetypes")
             raise JQLError(f"Unable to find JQL function '{operand.name}()'.")
         if self.validate is not None:
             self.validate(operand.text, ctx)
@@ -110,6 +112,23 @@ class FieldSpec:
         if self.validate is not None:
             self.validate(operand.text, ctx)
         return (self.rank_of or _key_rank)(operand.text)
+
+
+#: Functions listing issue types: ``issuetype in standardIssueTypes()`` (every type that is
+#: not a sub-task type, epics included) and ``issuetype in subTaskIssueTypes()``.
+ISSUE_TYPE_FUNCTIONS = {"standardissuetypes", "subtaskissuetypes"}
+
+
+def _issue_types_of(operand: Function, ctx: QueryContext, *, subtask: bool) -> set[str]:
+    if operand.args:
+        raise JQLError(
+            f"Function '{operand.name}' expected '0' arguments but received '{len(operand.args)}'."
+        )
+    found: set[str] = set()
+    for record in ctx.store.issue_types.values():
+        if bool(record.get("subtask")) == subtask:
+            found |= {str(record["name"]).lower(), str(record["id"])}
+    return found
 
 
 def _priority_rank(name_or_id: str) -> tuple[str, int] | None:
@@ -269,6 +288,10 @@ def _system_spec(name: str, ctx: QueryContext) -> FieldSpec | None:
             sort=lambda i: _key_sort(i.parent or (i.epic if cloud else None)),
             validate=_key_checker("parent"),
         )
+    if name == "rank":
+        # Jira Software's Rank (a LexoRank custom field) orders issues globally; the sandbox
+        # ranks issues in creation order (by id). Rank is for ORDER BY only.
+        return FieldSpec("Rank", "alias", frozenset(), sort=lambda i: i.id)
     if name in _DATE_FIELDS:
         fid = _DATE_FIELDS[name]
         return _date_spec(
@@ -309,6 +332,12 @@ def _custom_spec(fdef: FieldDef, ctx: QueryContext) -> FieldSpec:
     fid, display, kind = fdef.id, fdef.name, fdef.type
     ctype = fdef.custom_type
     if ctype == EPIC_LINK_TYPE:
+        # Data Center: the Epic Link field holds the epic's key. Cloud replaced it with
+        # ``parent`` (Atlassian, "Deprecation of the Epic Link, Parent Link and other related
+        # fields in REST APIs and webhooks": consume ``parent``, not ``customfield_10014``):
+        # the locked field is still listed and still names epic children in JQL, as an alias
+        # of ``parent`` for epics, but an issue's ``customfield_10014`` reads null; its epic
+        # is in ``parent``. So on both flavours this clause matches the epic's children.
         return FieldSpec(
             display,
             "alias",

@@ -16,7 +16,15 @@ VALID_OPS = "'=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' an
 
 
 class JQLError(ValueError):
-    """An invalid query; ``str(error)`` is Jira's error message."""
+    """An invalid query; ``messages`` are Jira's ``errorMessages`` (usually one), and
+    ``str(error)`` is them joined by newlines."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__(*messages)
+        self.messages = list(messages)
+
+    def __str__(self) -> str:
+        return "\n".join(self.messages)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from okrsync.sandbox.jira import jql
 from okrsync.sandbox.jira.fields import FieldSpec, resolve_field
 from okrsync.sandbox.jira.jql import Clause, Empty, Function, JQLError, Value
 from okrsync.sandbox.jira.model import Issue, User
+from okrsync.sandbox.jira.sorting import sort_order
 from okrsync.sandbox.jira.values import (
     date_operand,
     number_operand,
@@ -211,10 +212,7 @@ def compile_query(text: str, ctx: QueryContext) -> Compiled:
         finder: Callable[[], set[str] | None] = lambda: None  # noqa: E731
     else:
         predicate, finder = _compile(parsed.where, ctx)
-    order = []
-    for key in parsed.order_by:
-        spec = resolve_field(key.field, ctx)
-        order.append((spec, key.descending))
+    order = sort_order(parsed.order_by, ctx)
     return Compiled(predicate, finder, order, parsed.where is not None)
 
 

@@ -70,7 +70,7 @@ def find(
         with store.lock:
             found = run_query(jql, qctx, require_bounded=require_bounded)
     except JQLError as exc:
-        raise JiraHTTPError(400, [str(exc)]) from None
+        raise JiraHTTPError(400, exc.messages) from None
     _CACHE.put(cache_key, [i.key for i in found], qctx.warnings)
     return found, qctx.warnings
 
