@@ -52,7 +52,8 @@ bench-inprocess: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks.run --quick
 
-# Regenerate the vendored subset of Atlassian's Jira OpenAPI spec from the full spec.
+# Regenerate the vendored subset of Atlassian's Jira OpenAPI spec from the full spec, and the
+# request-body schemas the Jira sandbox checks bodies against (okrsync/sandbox/jira/request_schemas.json).
 spec: $(STAMP)
 	$(BIN)/python -m tests.sandbox_jira.spec.trim
 

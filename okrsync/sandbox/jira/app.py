@@ -20,7 +20,16 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from okrsync.sandbox.faults import WRITE_METHODS, FaultMiddleware, Faults, RequestLog
-from okrsync.sandbox.jira import bulk, dashboards, issues, meta, search, transitions, webhooks
+from okrsync.sandbox.jira import (
+    bodies,
+    bulk,
+    dashboards,
+    issues,
+    meta,
+    search,
+    transitions,
+    webhooks,
+)
 from okrsync.sandbox.jira.model import CUSTOM_TYPES, FLAVOURS, User, iso_time, jira_time
 from okrsync.sandbox.jira.render import user_json
 from okrsync.sandbox.jira.responses import (
@@ -229,6 +238,8 @@ class JiraApp:
         anonymous = User("anonymous", "anonymous", "Anonymous", "")
         ctx = Ctx(request, self.data, user or anonymous, api)
         try:
+            if self.flavour == "cloud" and handler is not gone:
+                _check_body(ctx, request.method, ROUTES[int(endpoint)][0])
             return handler(ctx, **values)
         except JiraHTTPError as exc:
             return exc.response()
@@ -236,6 +247,16 @@ class JiraApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         response = self.dispatch(Request(environ))
         return response(environ, start_response)
+
+
+def _check_body(ctx: Ctx, method: str, route: str) -> None:
+    """Cloud: 400 as Jira answers it when the body breaks the spec's request schema."""
+    schema = bodies.schema_for(method, route)
+    if schema is None:
+        return
+    body = ctx.body()
+    if body is not None and bodies.problems(body, schema):
+        raise JiraHTTPError(400, body={"errorMessages": [bodies.INVALID_PAYLOAD]})
 
 
 def _no_resource(request: Request) -> Response:

@@ -6,7 +6,12 @@ every component those operations reference (transitively, through ``$ref``), the
 security schemes they name and the tags they carry; everything else is left out. The
 output is deterministic, so a fresh trim can be compared with the vendored copy.
 
-Regenerate the vendored copy from the repository root after changing the sandbox's routes
+It also writes ``okrsync/sandbox/jira/request_schemas.json``: the request-body schemas of
+the served operations, which the sandbox checks request bodies against at run time (the
+sandbox package must not read ``tests/``). That file keeps only the validation keywords of
+each schema (no descriptions or examples).
+
+Regenerate both from the repository root (``make spec``) after changing the sandbox's routes
 or updating the full spec::
 
     .venv/bin/python -m tests.sandbox_jira.spec.trim [FULL_SPEC] [-o OUT]
@@ -29,6 +34,27 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[2]
 VENDORED = HERE / "jira-openapi-subset.json"
+REQUEST_SCHEMAS = REPO_ROOT / "okrsync" / "sandbox" / "jira" / "request_schemas.json"
+#: Schema keywords kept in the request schemas (the ones the sandbox checks, and the
+#: structure they live in).
+VALIDATION_KEYS = frozenset(
+    {
+        "$ref",
+        "type",
+        "properties",
+        "additionalProperties",
+        "items",
+        "enum",
+        "allOf",
+        "oneOf",
+        "anyOf",
+        "nullable",
+        "required",
+        "readOnly",
+        "maxLength",
+        "maxItems",
+    }
+)
 SPEC_NAME = "jira-cloud-platform-openapi-v3.json"
 HEADER_KEYS = ("openapi", "info", "servers", "externalDocs")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -162,6 +188,56 @@ def trim(spec: dict[str, Any], operations: list[tuple[str, str]] | None = None) 
     return out
 
 
+def _strip(node: Any) -> Any:
+    """A schema with only its validation keywords (property names are kept as they are)."""
+    if isinstance(node, list):
+        return [_strip(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key not in VALIDATION_KEYS:
+            continue
+        if key == "properties":
+            out[key] = {name: _strip(sub) for name, sub in value.items()}
+        elif key in ("required", "enum"):
+            out[key] = value
+        else:
+            out[key] = _strip(value)
+    return out
+
+
+def request_schemas(subset: dict[str, Any]) -> dict[str, Any]:
+    """The JSON request-body schema of every operation in ``subset`` that takes one, keyed
+    ``"METHOD /rest/api/3/path/{}"`` (parameters unnamed, as ``served_operations`` names
+    routes), with the components they reference (transitively), validation keywords only."""
+    operations: dict[str, Any] = {}
+    for template, item in subset["paths"].items():
+        route = re.sub(r"\{[^/]+\}", "{}", template)
+        for method in METHODS:
+            body = (item.get(method) or {}).get("requestBody")
+            schema = ((body or {}).get("content") or {}).get("application/json", {}).get("schema")
+            if schema is not None:
+                operations[f"{method.upper()} {route}"] = _strip(schema)
+    seen: set[str] = set()
+    queue = list(_refs(operations))
+    while queue:
+        ref = queue.pop()
+        if ref not in seen:
+            seen.add(ref)
+            queue.extend(_refs(_resolve(subset, ref)))
+    schemas = {
+        name: _strip(value)
+        for name, value in subset["components"]["schemas"].items()
+        if f"#/components/schemas/{name}" in seen
+    }
+    return {
+        "source": subset["info"]["version"],
+        "operations": dict(sorted(operations.items())),
+        "components": {"schemas": schemas},
+    }
+
+
 def render(subset: dict[str, Any]) -> str:
     """The subset as the vendored file's text."""
     return json.dumps(subset, indent=1, ensure_ascii=False) + "\n"
@@ -179,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     subset = trim(json.loads(source.read_text(encoding="utf-8")))
     args.output.write_text(render(subset), encoding="utf-8")
     print(f"{args.output}: {len(subset['paths'])} paths from {source}", file=sys.stderr)
+    if args.output == VENDORED:
+        bodies = request_schemas(subset)
+        REQUEST_SCHEMAS.write_text(render(bodies), encoding="utf-8")
+        print(f"{REQUEST_SCHEMAS}: {len(bodies['operations'])} request bodies", file=sys.stderr)
     return 0
 
 
