@@ -142,3 +142,14 @@ def test_http_order_by_refusal_is_a_400(cloud_http: httpx.Client, dc_http: httpx
         dc_http.get("/rest/api/2/search", params={"jql": "project = PAY ORDER BY comment"}),
     ):
         assert (answer.status_code, answer.json()) == (400, expected)
+
+
+def test_text_custom_fields_sort_only_when_single_line() -> None:
+    store = load_store(demo_jira_seed(), "cloud")
+    cf = "com.atlassian.jira.plugin.system.customfieldtypes:"
+    store.create_custom_field("OKR Notes", cf + "textarea", None)
+    store.create_custom_field("OKR Code", cf + "textfield", None)
+    assert refusal(store, 'project = PAY ORDER BY "OKR Notes"') == [
+        "Field 'OKR Notes' does not support sorting."
+    ]
+    assert len(keys(store, 'project = PAY ORDER BY "OKR Code"')) == 37
