@@ -155,7 +155,18 @@ def _create_filter(
     cloud = client.flavour == "cloud"
     if cloud:
         body["sharePermissions"] = _cloud_shares(share, project)
-    made = _send(client, "POST", "filter", "filter creation", body=body)
+    try:
+        made = _send(client, "POST", "filter", "filter creation", body=body)
+    except ConnectorError as exc:
+        if exc.status == 400 and "same name" in exc.message:
+            raise ConnectorError(
+                f"Jira user of connection '{client.name}' already has a filter named "
+                f"'{spec.title}' that okrsync did not record (made by hand, or by okrsync "
+                "with another state database): rename or delete it, or choose another "
+                "[dashboards] name",
+                status=400,
+            ) from exc
+        raise
     filter_id = str(made["id"])
     remember("filter", spec.name, filter_id)
     if not cloud:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from click.testing import Result
 
+from okrsync.commands.demo import EXAMPLES
 from okrsync.sandbox.jira.dashboards import Boards, boards
 from okrsync.sandbox.server import Sandbox, SandboxServer, start_sandbox
 from okrsync.state import StateStore
@@ -220,3 +222,40 @@ def test_a_deleted_filter_is_created_again_and_its_gadget_follows(cloud: World) 
     assert gadget.properties["config"]["filterId"] == f"filter-{new}"
     assert len(dashboard.gadgets) == 4
     assert "created again filter 'OKRs: Every service runs on Kubernetes'" in again.output
+
+
+def test_a_changed_mapping_updates_the_jql_and_keeps_the_name(world: World) -> None:
+    assert world.run().exit_code == 0
+    name = "objective:pay-reliable-checkout"
+    filter_id = world.recorded()[("filter", name)]
+    world.boards.filters[int(filter_id)].name = "Checkout (Ana's)"
+    mappings = world.tmp / "mappings"
+    shutil.copytree(EXAMPLES, mappings)
+    payments = mappings / "payments-platform.yaml"
+    payments.write_text(payments.read_text().replace("key: OKR-4,", "key: OKR-5,"))
+    config = world.config.read_text().replace(str(EXAMPLES), str(mappings))
+    world.config.write_text(config)
+    world.jira.log.clear()
+    again = world.run()
+    assert again.exit_code == 0, again.output
+    found = world.boards.filters[int(filter_id)]
+    assert found.jql == "key in (OKR-1, OKR-2, OKR-3, OKR-5) ORDER BY key"
+    assert found.name == "Checkout (Ana's)"
+    every = world.recorded()[("filter", "all")]
+    assert "OKR-4" not in world.boards.filters[int(every)].jql
+    api = "3" if world.flavour == "cloud" else "2"
+    assert sorted((e.method, e.path) for e in world.mutations()) == [
+        ("PUT", f"/rest/api/{api}/filter/{filter_id}"),
+        ("PUT", f"/rest/api/{api}/filter/{every}"),
+    ]
+    assert "updated       filter 'Checkout (Ana's)'" in again.output
+
+
+def test_a_filter_of_the_same_name_okrsync_did_not_record_is_named(cloud: World) -> None:
+    with cloud.http() as http:
+        body = {"name": "OKRs: every key result", "jql": "project = OKR"}
+        http.post("/rest/api/3/filter", json=body).raise_for_status()
+    result = cloud.run()
+    assert result.exit_code == 1
+    assert "already has a filter named 'OKRs: every key result'" in result.output
+    assert "choose another [dashboards] name" in result.output
