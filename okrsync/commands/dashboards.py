@@ -132,9 +132,10 @@ def bootstrap_command(
     a chart of key results by OKR Status. Data Center gets the filters and the steps to
     make the dashboard by hand.
 
-    Shared with [dashboards] share_group and/or share_project; neither: private to the
-    user okrsync signs in as. okrsync records what it creates and finds it again by id,
-    so a second run changes nothing, and a filter people renamed is kept, not recreated.
+    What it creates is shared with [dashboards] share_group and/or share_project;
+    neither: private to the user okrsync signs in as. okrsync records what it creates
+    and finds it again by id, so a second run changes nothing, and a filter people
+    renamed is kept, not recreated.
     Run 'okrsync fields bootstrap' first: the columns and the chart need the OKR fields.
     """
     settings = app.settings()
