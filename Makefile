@@ -26,10 +26,14 @@ unit: $(STAMP) tools browser
 
 # promtool checks the /metrics exposition and the alert rules; the tests also run a real
 # Prometheus server. Both come with Debian's prometheus package (CI: root on Debian 12).
+# systemd-analyze verifies the systemd units in deploy/ (Debian's systemd package).
 tools:
 	@command -v promtool >/dev/null && test -x /usr/bin/prometheus || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	   apt-get install -y -qq --no-install-recommends prometheus)
+	@command -v systemd-analyze >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	   apt-get install -y -qq --no-install-recommends systemd)
 
 # The status page is checked in a real browser: Debian's chromium, driven by Playwright.
 browser:
