@@ -7,6 +7,7 @@ page when fields are asked for, Data Center 1,000; Teambition 1,000 tasks), so
 project. A warm cycle with nothing changed must still ask each tracker what changed
 (one search) and check that nothing left (one count): 2 per Jira connection and per
 Teambition project. After changes, the changed items' pages take the search's place.
+After a webhook that names one Jira issue, reading that issue is enough.
 
 Writes: Jira takes one edit per target issue for its fields plus one PUT for the
 ``okrsync`` issue property; Teambition one ``customfield/update`` per field. Cold, every
@@ -30,7 +31,7 @@ from typing import Any
 
 from benchmarks.w1.workload import Workload
 
-__all__ = ["PAGE", "TB_PAGE", "Bound", "cold", "warm", "writes_in_report"]
+__all__ = ["PAGE", "TB_PAGE", "Bound", "cold", "hint", "warm", "writes_in_report"]
 
 PAGE = {"cloud": 100, "datacenter": 1000}
 TB_PAGE = 1000
@@ -143,3 +144,12 @@ def warm(
     )
     floor = time_floor((jira_reads, writes[0]), (tb_reads, writes[1]), latency, concurrency, rate)
     return Bound(jira_reads, writes[0], tb_reads, writes[1], floor)
+
+
+def hint(
+    latency: float, concurrency: int, rate: float, *, writes: tuple[int, int] = (0, 0)
+) -> Bound:
+    """A cycle after a webhook named one Jira issue: that issue read once, ``writes``
+    sent; nothing else needs asking."""
+    floor = time_floor((1, writes[0]), (0, writes[1]), latency, concurrency, rate)
+    return Bound(1, writes[0], 0, writes[1], floor)

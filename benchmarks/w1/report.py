@@ -226,11 +226,22 @@ def markdown(r: dict[str, Any]) -> str:
                 "",
                 f"## Profile: one {title} cycle",
                 "",
-                "cProfile of the okrsync process (`python -m cProfile -m okrsync ... sync`), "
-                "by own time; it sees the main thread only, so time in the connection "
-                "threads shows as waiting.",
+                "cProfile of the okrsync process in every thread, merged "
+                "(`python -m benchmarks.w1.profiled OUT --config X sync`), top functions by own "
+                "time; idle worker threads and threads waiting on each other's locks are left "
+                "out, waiting on the network (socket reads) and sleeps are not. Times add "
+                "up over threads, so they can exceed the wall time.",
                 "",
-                *_profile(r[key]),
+                *_profile(r[key]["top"]),
+                "",
+                *(
+                    f"- `{wait}` is called by: " + "; ".join(f"`{c}`" for c in who)
+                    for wait, who in r[key]["wait_callers"].items()
+                ),
+                "",
+                "okrsync's own functions by time with callees (summed over threads):",
+                "",
+                *_profile(r[key].get("ours", [])),
             ]
     out += ["", "## The bound", "", "```", (bound.__doc__ or "").strip(), "```"]
     if NOTES.exists():

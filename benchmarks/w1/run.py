@@ -9,7 +9,6 @@ and ``benchmarks/RESULTS.md``. See ``benchmarks/README.md``.
 from __future__ import annotations
 
 import argparse
-import cProfile  # noqa: F401 - run as the child's ``-m cProfile``
 import json
 import os
 import platform
@@ -19,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from importlib.util import find_spec
 from pathlib import Path
@@ -32,6 +32,13 @@ from benchmarks.w1.workload import FULL, SMALL, Sizes, Workload, build, write_ma
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 CONCURRENCY = 4  # okrsync's default per connection
 PEER_MODULE = "benchmarks.peer"
+#: Threads waiting for each other (counted once per waiting thread): left out of the profile.
+WAITS = {
+    "<method 'get' of '_queue.SimpleQueue' objects>",
+    "<method 'acquire' of '_thread.lock' objects>",
+    "<method 'acquire' of '_thread.RLock' objects>",
+}
+PROJECT_CODE = ("/okrsync/", "/connectors/", "/mappings/")
 JIRA_CREDENTIALS = {
     "cloud": {"email": "demo@okrsync.example", "api_token": "demo-token"},
     "datacenter": {"pat": "demo-pat"},
@@ -93,10 +100,10 @@ class Variant:
 
     def sync(self, only: str | None = None, profile: Path | None = None) -> Figures:
         """One ``okrsync sync --output json`` cycle as a child process."""
-        prefix = [sys.executable]
+        command = [sys.executable, "-m", "okrsync"]
         if profile is not None:
-            prefix += ["-m", "cProfile", "-o", str(profile)]
-        command = [*prefix, "-m", "okrsync", "--config", str(self.config), "sync"]
+            command = [sys.executable, "-m", "benchmarks.w1.profiled", str(profile)]
+        command += ["--config", str(self.config), "sync"]
         command += ["--output", "json"] + (["--only", only] if only else [])
         return run_child(command, self.sandbox, self.dir, _env())
 
@@ -146,6 +153,10 @@ def combine(runs: list[Figures]) -> Figures:
         writes=sum(r.writes for r in runs),
         exit_code=max(r.exit_code for r in runs),
         output={"writes": [w for r in runs for w in (r.output or {}).get("writes", [])]},
+        endpoints={
+            tracker: dict(sum((Counter(r.endpoints.get(tracker, {})) for r in runs), Counter()))
+            for tracker in ("jira", "teambition")
+        },
     )
 
 
@@ -184,22 +195,49 @@ def compare(okrsync: dict[str, float | None], peer: dict[str, Any]) -> list[str]
     return found
 
 
-def profile_top(path: Path, count: int = 15) -> list[dict[str, Any]]:
-    """The functions with the most own time in a cProfile file."""
+def _short(key: tuple[str, int, str]) -> str:
+    file, line, name = key
+    return f"{file.split('site-packages/')[-1].split('/work/main/')[-1]}:{line}({name})"
+
+
+def profile_top(path: Path, count: int = 15) -> dict[str, Any]:
+    """The functions with the most own time in a cProfile file (threads waiting for
+    work or for each other left out), and who called the two biggest waits."""
     stats = pstats.Stats(str(path))
+    table = stats.stats  # type: ignore[attr-defined]
     rows = []
-    for (file, line, name), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        short = file.split("site-packages/")[-1].split("/work/main/")[-1]
+    for key, (_cc, calls, tottime, cumtime, _callers) in table.items():
+        if key[2] in WAITS:
+            continue
         rows.append(
             {
-                "function": f"{short}:{line}({name})",
+                "function": _short(key),
                 "calls": calls,
                 "tottime_s": round(tottime, 3),
                 "cumtime_s": round(cumtime, 3),
             }
         )
     rows.sort(key=lambda r: -float(r["tottime_s"]))
-    return rows[:count]
+    callers: dict[str, list[str]] = {}
+    for key, entry in table.items():
+        if key[2] in (
+            "<built-in method time.sleep>",
+            "<method 'recv_into' of '_socket.socket' objects>",
+        ):
+            ranked = sorted(entry[4].items(), key=lambda kv: -kv[1][2])[:3]
+            callers[_short(key)] = [f"{_short(k)}: {v[2]:.2f} s" for k, v in ranked]
+    ours = [
+        {
+            "function": _short(key),
+            "calls": entry[1],
+            "tottime_s": round(entry[2], 3),
+            "cumtime_s": round(entry[3], 3),
+        }
+        for key, entry in table.items()
+        if "site-packages" not in key[0] and any(p in key[0] for p in PROJECT_CODE)
+    ]
+    ours.sort(key=lambda r: -float(r["cumtime_s"]))
+    return {"top": rows[:count], "wait_callers": callers, "ours": ours[:count]}
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -273,9 +311,7 @@ def main_variant(
         hinted.append(combine([v.sync(only=kr) for kr in krs]))
         named.append([key, *krs])
         needed = bound.writes_in_report(hinted[-1].output)
-        bounds.append(
-            bound.warm(w, "cloud", lat, CONCURRENCY, rate, changed={key}, writes=needed).to_dict()
-        )
+        bounds.append(bound.hint(lat, CONCURRENCY, rate, writes=needed).to_dict())
         print(f"  webhook {r + 1}: {key} -> {krs}: {hinted[-1].wall:.1f} s")
     scenarios["webhook"] = {
         "okrsync": median(hinted),
