@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -118,3 +119,22 @@ def test_grafana_is_provisioned_with_the_prometheus_datasource_and_the_dashboard
     assert [mounts[t].name for t in mounted] == ["okrsync-dashboard.json"]
     home = services["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert home in mounted
+
+
+def test_the_okrsync_service_settings_are_settings_okrsync_accepts(tmp_path: Path) -> None:
+    """``okrsync config show`` with the service's environment (settings are closed: a
+    misspelt key would be refused); the mappings where compose mounts them from."""
+    service = compose()["services"]["okrsync"]
+    env = {key: str(value) for key, value in service["environment"].items()}
+    env["OKRSYNC_MAPPINGS"] = str(bind_mounts(service)[env["OKRSYNC_MAPPINGS"]])
+    env["OKRSYNC_SECRETS_DIR"] = str(tmp_path)
+    shown = subprocess.run(
+        [sys.executable, "-m", "okrsync", "config", "show"],
+        env={**env, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "http://sandbox:8080" in shown.stdout
+    assert "demo-token" not in shown.stdout  # masked

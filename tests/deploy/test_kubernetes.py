@@ -10,6 +10,8 @@ kubernetes-validate: they are parsed and checked here by hand, not against a sch
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +183,37 @@ def test_the_mappings_config_map_holds_valid_mappings(tmp_path: Path) -> None:
     assert [p.name for p in mapping_files(tmp_path)] == sorted(config_map["data"])
     tree = load_mappings(tmp_path)
     assert tree.objectives
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_the_pods_settings_and_secret_keys_are_settings_okrsync_accepts(
+    name: str, tmp_path: Path
+) -> None:
+    """The pod's environment (the settings ConfigMap, OKRSYNC_STATE_URL from the Secret) and
+    the Secret's files, placeholders filled in: ``okrsync config show`` accepts them all
+    (settings are closed: a misspelt key would be refused)."""
+    resources = rendered(name)
+    (container,) = all_containers(resources)
+    (secret,) = load_documents(KUBERNETES / "secret.example.yaml")
+    values = {
+        key: re.sub(r"<([a-z-]+)>", r"\1", value) for key, value in secret["stringData"].items()
+    }
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    for key, value in values.items():
+        (secrets / key).write_text(value, encoding="utf-8")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **_settings(resources)}
+    for variable in container.get("env", []):
+        env[variable["name"]] = values[variable["valueFrom"]["secretKeyRef"]["key"]]
+    env["OKRSYNC_SECRETS_DIR"] = str(secrets)
+    env["OKRSYNC_MAPPINGS"] = str(KUBERNETES / "base" / "mappings")
+    shown = subprocess.run(
+        [sys.executable, "-m", "okrsync", "config", "show"],
+        env={**env, "PYTHONPATH": str(REPO)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "postgresql+psycopg://" in shown.stdout
+    assert "jira-api-token" not in shown.stdout  # secrets masked
