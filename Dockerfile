@@ -19,7 +19,7 @@ RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
     && /opt/okrsync/bin/pip install --no-cache-dir /wheels/okrsync-*.whl \
     && /opt/okrsync/bin/pip uninstall --yes pip
 
-# Stage 2: the runtime, with no compiler, no pip and no source tree.
+# Stage 2: the runtime: the installed environment only, no build tools, no source tree.
 FROM ${PYTHON_IMAGE}
 ARG VERSION=0.1.0
 ARG REVISION=unknown
