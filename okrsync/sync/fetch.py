@@ -32,7 +32,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -182,11 +182,15 @@ class ScopeRead:
         """The scope's whole item list, as a full read gave it."""
         self.loaded, self.pending, self.changed, self.unchanged = items, None, [], False
 
+    def load(self) -> None:
+        """Load the items now, in this thread, if they are not yet."""
+        if self.pending is not None:
+            self.loaded, self.pending = self.pending(), None
+
     @property
     def items(self) -> list[WorkItem] | None:
         """The scope's items (loaded from the state store on first use), None if failed."""
-        if self.pending is not None:
-            self.loaded, self.pending = self.pending(), None
+        self.load()
         return self.loaded
 
     @property
@@ -254,15 +258,19 @@ def _loader(cache: ScopeCache, key: str, fresh: Sequence[WorkItem]) -> Callable[
     return load
 
 
+def _same(cached: Mapping[str, Any], item: WorkItem) -> bool:
+    """Whether ``item`` is its cached copy but for its update time (an edit of a field
+    okrsync does not read, such as okrsync's own write to the item, is no change)."""
+    return replace(item_from_dict(cached), updated=item.updated) == item
+
+
 def _merge(read: ScopeRead, cache: ScopeCache, cached: int, answer: Sequence[WorkItem]) -> None:
     """An incremental answer merged into the cache, which is loaded only for the items
     the answer holds: an item the tracker gives back unchanged (the clock-skew margin
     asks again for the last read's latest items) is no change."""
     key = read.job.key
     known = cache.get_scope_items(key, [item.id for item in answer]) if answer else {}
-    fresh = [
-        item for item in answer if item.id not in known or item_from_dict(known[item.id]) != item
-    ]
+    fresh = [item for item in answer if item.id not in known or not _same(known[item.id], item)]
     read.changed = fresh
     read.unchanged = not fresh
     read.count = cached + sum(1 for item in fresh if item.id not in known)
@@ -339,6 +347,9 @@ def _read_connection(
                 read.hold(list(answer.items))
             else:
                 read.fail(answer, "no answer for the scope")
+    for read in reads.values():
+        if read.ok and not read.unchanged:
+            read.load()  # a changed scope is computed again: load it here, beside the others
     hooks.advanced(len(jobs), items=sum(read.size for read in reads.values()))
     return [reads[job.key] for job in jobs]
 

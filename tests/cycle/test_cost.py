@@ -74,6 +74,11 @@ def test_an_unchanged_cycle_loads_no_cached_item(counted: tuple[World, CountingS
     points = world.kr(second, "kr-points").result
     assert points.expected > world.kr(first, "kr-points").result.expected
     assert [e.key for e in points.evidence] == ["A-1", "A-2", "A-3", "A-4"]
+    # The evidence `okrsync explain` shows is recorded again as it was.
+    stored = world.store.latest_kr_result("kr-points")
+    assert stored is not None and stored["expected"] == points.expected
+    assert [e["key"] for e in stored["evidence"]] == ["A-1", "A-2", "A-3", "A-4"]
+    assert [e["contribution"] for e in stored["evidence"]] == [3.0, 5.0, 0.0, 0.0]
     assert not [w for w in second.applied_writes if w.field in {"OKR Progress", "OKR Status"}]
 
 
@@ -164,3 +169,15 @@ def test_a_stale_result_is_not_kept(counted: tuple[World, CountingStore]) -> Non
     assert not any(k.stale for k in report.key_results)
     assert world.kr(report, "kr-points").result.progress == 8 / 18
     assert len(store.loaded) == 2, "a KR that was stale is computed from its items again"
+
+
+def test_an_edit_okrsync_does_not_read_is_no_change(counted: tuple[World, CountingStore]) -> None:
+    world, store = counted
+    first = world.cycle()
+    world.tracker.change("A-3")  # its update time moves, nothing okrsync reads does
+    store.loaded.clear()
+    store.looked_up.clear()
+    report = world.cycle()
+    assert any("id-A-3" in ids for _, ids in store.looked_up)
+    assert store.loaded == []
+    assert _numbers(report) == _numbers(first)
