@@ -294,10 +294,12 @@ def plot(r: dict[str, Any], path: Path) -> None:
 
 
 def write_report(r: dict[str, Any], json_path: Path) -> None:
-    """RESULTS.md beside ``results/`` and the PNG beside the JSON."""
+    """The PNG beside the JSON; RESULTS.md beside ``results/`` when the JSON is in
+    ``benchmarks/results/``, else the Markdown beside the JSON too (``w1.md``)."""
     png = json_path.with_suffix(".png")
     plot(r, png)
-    results_md = json_path.parent.parent / "RESULTS.md"
+    default = json_path.resolve().parent == HERE.parent / "results"
+    results_md = HERE.parent / "RESULTS.md" if default else json_path.with_suffix(".md")
     results_md.write_text(markdown(r), encoding="utf-8")
     print(f"[w1] wrote {results_md} and {png}")
 
