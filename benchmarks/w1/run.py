@@ -307,7 +307,7 @@ def main_variant(
     for r in range(runs):
         key = stories[(r * 131) % len(stories)]
         krs = w.krs_with_item(key)
-        v.sandbox.change([["status", key]])
+        v.sandbox.change([["done", key]])
         hinted.append(combine([v.sync(only=kr) for kr in krs]))
         named.append([key, *krs])
         needed = bound.writes_in_report(hinted[-1].output)

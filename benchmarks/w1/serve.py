@@ -9,7 +9,8 @@ to READY.json, then serves until its standard input closes.
 Each line on standard input is a JSON list of changes, applied through the sandbox's
 stores (the calls its REST handlers make, so ``updated`` stamps and webhooks follow)
 with one JSON line answered on standard output: ``{"applied": n, "skipped": n}``.
-A change is ``[op, ...]``: ``["status", key]`` (the next status), ``["estimate", key,
+A change is ``[op, ...]``: ``["status", key]`` (the next status), ``["done", key]``
+(to Done, or from Done back to To Do), ``["estimate", key,
 points]``, ``["move", key, epic]``, ``["create", project, epic, points]``,
 ``["delete", key]``, ``["tb_done", id]`` (toggle), ``["tb_points", id, points]``,
 ``["tb_create", project, parent]``, ``["tb_delete", id]``.
@@ -36,6 +37,9 @@ def apply(jira: Any, teambition: Any, change: list[Any]) -> None:
         current = jira.issue(args[0]).fields["status"]["name"]
         nxt = STATUSES[(STATUSES.index(current) + 1) % len(STATUSES)]
         jira.transition(args[0], nxt)
+    elif op == "done":
+        current = jira.issue(args[0]).fields["status"]["name"]
+        jira.transition(args[0], "To Do" if current == "Done" else "Done")
     elif op == "estimate":
         jira.set_estimate(args[0], args[1])
     elif op == "move":
