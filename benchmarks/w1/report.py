@@ -167,7 +167,9 @@ def markdown(r: dict[str, Any]) -> str:
         f"{w['distinct_scopes']} distinct scopes holding {w['items_in_scopes']:,} items "
         "(an item in two scopes counts twice).",
         "- Figures are medians of the runs (okrsync: "
-        f"{r['scenarios']['cold']['okrsync']['runs']} per scenario; the peer: one).",
+        f"{r['scenarios']['cold']['okrsync']['runs']} per scenario; the peer: "
+        f"{(r['scenarios']['cold'].get('peer') or {}).get('runs', 0)} per scenario; "
+        f"Data Center: {(r.get('datacenter') or {}).get('cold', {}).get('runs', 0)}).",
         "",
         "## Targets",
         "",

@@ -323,11 +323,17 @@ def main_variant(
         result["peer"] = "benchmarks/peer.py is not there yet: the baseline was skipped"
         print(f"  {result['peer']}")
         return
-    v.sandbox.reset_data()
-    peer_cold = [v.peer(now)]
-    print(f"  peer cold: {peer_cold[0].wall:.1f} s, {peer_cold[0].total_requests} requests")
-    peer_same = [v.peer(now)]
-    print(f"  peer unchanged: {peer_same[0].wall:.1f} s, {peer_same[0].total_requests} requests")
+    peer_cold: list[Figures] = []
+    for r in range(args.peer_runs):
+        v.sandbox.reset_data()
+        peer_cold.append(v.peer(now))
+        print(
+            f"  peer cold {r + 1}: {peer_cold[-1].wall:.1f} s, {peer_cold[-1].total_requests} req"
+        )
+    peer_same: list[Figures] = []
+    for r in range(args.peer_runs):
+        peer_same.append(v.peer(now))
+        print(f"  peer unchanged {r + 1}: {peer_same[-1].wall:.1f} s")
     scenarios["cold"]["peer"] = median(peer_cold)
     scenarios["cold"]["peer"]["mismatches"] = compare(cold_progress, peer_cold[0].output or {})
     scenarios["unchanged"]["peer"] = median(peer_same)
@@ -397,6 +403,7 @@ def machine() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3, help="okrsync runs per scenario")
+    parser.add_argument("--peer-runs", type=int, default=3, help="baseline runs per scenario")
     parser.add_argument("--dc-runs", type=int, default=1, help="Data Center cold runs")
     parser.add_argument("--latency", type=float, default=0.025)
     parser.add_argument("--tb-rate", type=int, default=40)
