@@ -259,6 +259,7 @@ def _compute(
                 scope_total=total,
                 sources=tuple(sorted({r.job.connection for r in kr_reads})),
                 inputs=inputs,
+                kept=record.data,
             )
             continue
         # ``previous`` is looked up only where it is needed (see StoredResults).

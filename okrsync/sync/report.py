@@ -59,7 +59,9 @@ def jsonable(value: Any) -> Any:
 # What the JSON output leaves to ``okrsync explain``: the items behind the numbers.
 _KR_DETAIL = ("kr_id", "evidence", "excluded", "maintain_distance", "scope_count")
 # What a cycle knows of a KR that its stored result does not keep (it is this cycle's).
-_KR_NOT_STORED = ("kr_id", "result", "unknown", "frozen", "final_on")
+_KR_NOT_STORED = ("kr_id", "result", "unknown", "frozen", "final_on", "kept")
+# The items behind a KR's result.
+_EVIDENCE = ("evidence", "excluded")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,9 @@ class KrReport:
     # Digest of the definition a fresh result was computed by (None otherwise): a later
     # cycle whose scopes are unchanged keeps the result (``okrsync.sync.evaluate``).
     inputs: str | None = None
+    # The recorded result a kept result (see ``inputs``) came from: its evidence and
+    # exclusions, the same as the result's, are recorded again without converting them.
+    kept: Mapping[str, Any] | None = None
 
     @property
     def stale(self) -> bool:
@@ -108,7 +113,11 @@ class KrReport:
 
     def stored(self) -> dict[str, Any]:
         """What the state store keeps as the KR's latest result (evidence included)."""
-        return {**self.result.to_dict(), **as_dict(self, exclude=_KR_NOT_STORED)}
+        own = as_dict(self, exclude=_KR_NOT_STORED)
+        if self.kept is not None and all(key in self.kept for key in _EVIDENCE):
+            numbers = as_dict(self.result, exclude=_EVIDENCE)
+            return {**numbers, **{key: list(self.kept[key]) for key in _EVIDENCE}, **own}
+        return {**self.result.to_dict(), **own}
 
     @classmethod
     def from_stored(cls, data: Mapping[str, Any]) -> KrReport:
@@ -122,7 +131,7 @@ class KrReport:
         """JSON output: the result's numbers and the cycle's view of it."""
         own = as_dict(
             self,
-            exclude=("result", "scope_baseline", "scope_total", "position", "inputs"),
+            exclude=("result", "scope_baseline", "scope_total", "position", "inputs", "kept"),
             rename={"kr_id": "id", "objective_id": "objective"},
         )
         numbers = as_dict(self.result, exclude=_KR_DETAIL)

@@ -8,7 +8,7 @@ them), so that a renamed or retyped field shows up here before it strands a data
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -161,3 +161,11 @@ def test_report_keys_never_shadow_result_keys_in_the_stored_dict() -> None:
         report_keys = {f.name for f in fields(report_type)}
         result_keys = {f.name for f in fields(result_type)}
         assert report_keys & result_keys == shared
+
+
+def test_a_kept_result_is_stored_as_it_was_recorded() -> None:
+    # A result kept by a later cycle (its scopes unchanged) stores its recorded evidence.
+    report = KrReport.from_stored(STORED_KR)
+    kept = replace(report, kept=STORED_KR)
+    assert kept.stored() == report.stored()
+    assert json.loads(json.dumps(kept.stored())) == STORED_KR
