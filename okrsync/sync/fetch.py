@@ -9,9 +9,10 @@ read was, how many items). A cycle then:
 2. otherwise asks only for items updated since the last successful read minus
    ``clock_skew_seconds`` and merges them into the cached items by immutable id. The
    cache is loaded only for the items the answer holds (an item given back as it was
-   cached is no change); the scope's whole cache is loaded when first asked for, and a
-   scope with no change is marked ``unchanged``, so that the key results reading only
-   such scopes keep their last result without loading any item;
+   cached, but for its update time, is no change); the scope's whole cache is loaded
+   when first asked for, and a scope with no change is marked ``unchanged``, so that
+   the key results reading only such scopes keep their last result without loading
+   any item;
 3. compares the merged size with the tracker's own count of the scope (the total the
    incremental read reported, else ``Connector.confirm_counts``, where Jira counts epic
    scopes with disjoint epics together): items deleted, moved out of the
