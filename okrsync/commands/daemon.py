@@ -66,7 +66,10 @@ def daemon_command(app: AppContext, mappings_path: Path | None) -> None:
             ) from None
         _on_signals(daemon)
         server.start()
-        log.info("serving /metrics, /healthz, /readyz and webhooks on http://%s", server.address)
+        log.info(
+            "serving the status page, /metrics, /healthz, /readyz and webhooks on http://%s",
+            server.address,
+        )
         try:
             clean = daemon.run()
         finally:
