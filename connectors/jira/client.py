@@ -279,7 +279,9 @@ class JiraClient:
         post = len(jql) > POST_JQL_OVER
         size = self.settings.page_size
         fields = list(field_ids)
-        props = ",".join(properties) or None
+        # A POST body carries the list as JSON (the spec's array); a query string, the
+        # comma-separated form both flavours read.
+        props: Any = (list(properties) if post else ",".join(properties)) or None
         result: Any
         if self.flavour == "cloud":
             result = self.jira.enhanced_search_issues(
