@@ -94,9 +94,6 @@ def test_the_daemon_cycles_and_serves_metrics_health_and_readiness(
     assert "daemon stopped" in daemon.log()
 
 
-_free_port = free_port
-
-
 def test_a_real_prometheus_scraping_the_daemon_answers_with_the_computed_progress(
     config: Path, daemons: list[DaemonProcess], tmp_path: Path
 ) -> None:
@@ -105,7 +102,7 @@ def test_a_real_prometheus_scraping_the_daemon_answers_with_the_computed_progres
     progress = reported_progress(config)
     kr_id, expected = next((k, v) for k, v in progress.items() if v is not None)
 
-    port = _free_port()
+    port = free_port()
     (tmp_path / "prometheus.yml").write_text(
         "global:\n  scrape_interval: 1s\n"
         "scrape_configs:\n  - job_name: okrsync\n    static_configs:\n"
