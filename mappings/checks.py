@@ -7,7 +7,7 @@ results and objectives checked, so that one pass reports everything.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mappings.locate import Document, Loc
@@ -18,6 +18,7 @@ from mappings.schema import (
     JiraEpicsTarget,
     KeyResult,
     TeambitionTaskTarget,
+    WriteTarget,
     scope_source,
 )
 
@@ -39,6 +40,8 @@ class ObjectiveEntry:
     id: str | None
     parent: str | None
     krs: list[KrEntry] = field(default_factory=list)
+    # Its write targets, when the objective validated.
+    write: tuple[WriteTarget, ...] = ()
 
 
 @dataclass
@@ -77,6 +80,8 @@ def cross_file_problems(
                 problems += _epics_targets(entry.doc, kr.loc, kr.model)
                 if connections is not None:
                     problems += _connections(entry, kr.loc, kr.model, connections)
+            if connections is not None:
+                problems += _target_connections(entry, objective.loc, objective.write, connections)
     return problems
 
 
@@ -167,8 +172,19 @@ def _connections(
         source = scope_source(scope)
         problem = _connection(doc, (*loc, "scope", i), source, scope.connection, "", connections)
         problems += [problem] if problem else []
+    return problems + _target_connections(entry, loc, kr.write, connections)
+
+
+def _target_connections(
+    entry: FileEntry,
+    loc: Loc,
+    targets: Sequence[WriteTarget],
+    connections: Mapping[str, Collection[str]],
+) -> list[MappingProblem]:
+    doc = entry.doc
+    problems: list[MappingProblem] = []
     inherited = entry.defaults.write.connection
-    for i, target in enumerate(kr.write):
+    for i, target in enumerate(targets):
         source = "teambition" if isinstance(target, TeambitionTaskTarget) else "jira"
         name, origin = target.connection, ""
         if name is None and inherited is not None:

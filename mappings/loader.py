@@ -141,7 +141,7 @@ def _entry(doc: Document, model: MappingFile) -> FileEntry:
     entry = FileEntry(doc, model.defaults)
     for i, objective in enumerate(model.objectives):
         loc = ("objectives", i)
-        item = ObjectiveEntry(loc, objective.id, objective.parent)
+        item = ObjectiveEntry(loc, objective.id, objective.parent, write=objective.write)
         item.krs = [
             KrEntry((*loc, "key_results", j), kr.id, kr)
             for j, kr in enumerate(objective.key_results)

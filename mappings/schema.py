@@ -328,6 +328,8 @@ class TeambitionTaskTarget(_TargetBase):
 WriteTarget = Annotated[
     JiraIssueTarget | JiraEpicsTarget | TeambitionTaskTarget, Field(discriminator="kind")
 ]
+#: An objective's home: one issue or task (an objective has no epics of its own).
+ObjectiveTarget = Annotated[JiraIssueTarget | TeambitionTaskTarget, Field(discriminator="kind")]
 
 
 # --------------------------------------------------------------------------- KRs, objectives
@@ -433,6 +435,8 @@ class Objective(Closed):
     weight: Annotated[Number, Field(gt=0)] = 1.0
     key_results: tuple[KeyResult, ...] = ()
     thresholds: Thresholds | None = None
+    # The issues or tasks that get the objective's roll-up (progress, status, summary...).
+    write: tuple[ObjectiveTarget, ...] = ()
 
     _period_in = field_validator("period", mode="before")(_period_text)
     _period = field_validator("period")(_check_period)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -77,22 +78,12 @@ class OkrTree:
         to null on the target stops that value being written there.
         """
         node = self.key_results[kr_id]
-        defaults = node.defaults.write
-        out = []
-        for target in node.kr.write:
-            names = defaults.fields
-            if target.fields is not None:
-                given = {k: getattr(target.fields, k) for k in target.fields.model_fields_set}
-                names = names.model_copy(update=given)
-            out.append(
-                EffectiveWrite(
-                    target=target,
-                    fields=names,
-                    progress_format=target.progress_format or defaults.progress_format,
-                    connection=target.connection or defaults.connection,
-                )
-            )
-        return out
+        return _effective(node.kr.write, node.defaults)
+
+    def objective_write(self, objective_id: str) -> list[EffectiveWrite]:
+        """The objective's write targets, with its file's write defaults as for a KR."""
+        node = self.objectives[objective_id]
+        return _effective(node.objective.write, node.defaults)
 
     def thresholds(self, kr_id: str) -> Thresholds:
         """Status thresholds: the KR's own, else its objective's, else the file default."""
@@ -105,3 +96,22 @@ class OkrTree:
         node = self.key_results[kr_id]
         flag = node.kr.flags.checkins
         return node.defaults.checkins if flag is None else flag
+
+
+def _effective(targets: Sequence[WriteTarget], defaults: Defaults) -> list[EffectiveWrite]:
+    write = defaults.write
+    out = []
+    for target in targets:
+        names = write.fields
+        if target.fields is not None:
+            given = {k: getattr(target.fields, k) for k in target.fields.model_fields_set}
+            names = names.model_copy(update=given)
+        out.append(
+            EffectiveWrite(
+                target=target,
+                fields=names,
+                progress_format=target.progress_format or write.progress_format,
+                connection=target.connection or write.connection,
+            )
+        )
+    return out

@@ -12,7 +12,7 @@ connection's health, reads and refusals go into the cycle's report as they are l
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,6 +22,7 @@ from okrsync.state.store import StateStore
 from okrsync.sync.connections import Connections
 from okrsync.sync.fetch import ScopeRead, fetch_scopes
 from okrsync.sync.hooks import READING_FIELDS, CycleHooks
+from okrsync.sync.objective_writes import resolve_objective_targets
 from okrsync.sync.plan import Slot, TargetSpec
 from okrsync.sync.report import CycleReport
 from okrsync.sync.select import Selection
@@ -51,6 +52,8 @@ class Reads:
 
     scopes: dict[str, ScopeRead]
     targets: dict[str, list[TargetSpec]] = field(default_factory=dict)
+    # Each objective's write targets, by objective id (see okrsync.sync.objective_writes).
+    objective_targets: dict[str, list[TargetSpec]] = field(default_factory=dict)
     current: dict[Slot, object] = field(default_factory=dict)
     unreadable: set[tuple[str, str]] = field(default_factory=set)
     last_written: dict[Slot, object] = field(default_factory=dict)
@@ -58,9 +61,13 @@ class Reads:
 
     def readable(self, kr_id: str, down: set[str]) -> list[TargetSpec]:
         """The KR's targets that were read, on connections that are up."""
+        return self.usable(self.targets.get(kr_id, ()), down)
+
+    def usable(self, specs: Sequence[TargetSpec], down: set[str]) -> list[TargetSpec]:
+        """Those of ``specs`` that were read, on connections that are up."""
         return [
             spec
-            for spec in self.targets.get(kr_id, ())
+            for spec in specs
             if (spec.connection, spec.target) not in self.unreadable and spec.connection not in down
         ]
 
@@ -95,7 +102,13 @@ def fetch(
     failed = {key for key, read in scopes.items() if not read.ok}
     kr_ids = [k for k in selection.shown if not failed.intersection(selection.jobs_of.get(k, ()))]
     reads.targets = {k: resolve_targets(tree, k, connections) for k in selection.shown}
-    _read_targets(reads, kr_ids, connections, store, report, hooks)
+    reads.objective_targets = {
+        oid: resolve_objective_targets(tree, oid, connections)
+        for oid, node in tree.objectives.items()
+        if node.objective.write
+    }
+    extra = [spec for specs in reads.objective_targets.values() for spec in specs]
+    _read_targets(reads, kr_ids, connections, store, report, hooks, extra=extra)
     since = now - timedelta(days=FORECAST_WINDOW_DAYS)
     for kr_id in selection.active:
         reads.history[kr_id] = [
@@ -113,12 +126,13 @@ def _read_targets(
     store: StateStore,
     report: CycleReport,
     hooks: CycleHooks,
+    *,
+    extra: Sequence[TargetSpec] = (),
 ) -> None:
     down = set(report.failed_sources)
     specs = [
         spec
-        for k in kr_ids
-        for spec in reads.targets[k]
+        for spec in [*(s for k in kr_ids for s in reads.targets[k]), *extra]
         if spec.connection not in down  # a failing tracker is not asked again
     ]
     slots = list(dict.fromkeys(slot for spec in specs for slot in owned_slots(spec)))

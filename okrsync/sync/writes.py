@@ -19,6 +19,7 @@ from okrsync.sync import checkins as ci
 from okrsync.sync.connections import Connections
 from okrsync.sync.evaluate import Evaluation, writable
 from okrsync.sync.hooks import WRITING, CycleHooks
+from okrsync.sync.objective_writes import objective_desired
 from okrsync.sync.plan import (
     Desired,
     Plan,
@@ -72,6 +73,9 @@ def plan(
             desired += desired_values(
                 kr.result, spec, forecast=kr.forecast, period_end=end, synced_at=now
             )
+    for objective in evaluation.objectives:
+        specs = reads.usable(reads.objective_targets.get(objective.objective_id, ()), down)
+        desired += objective_desired(objective, specs, synced_at=now)
     writes = plan_writes(desired, reads.current, reads.last_written, overrides=evaluation.overrides)
     new = {(o.kr_id, o.slot) for o in evaluation.new_overrides}
     conflicts = [
@@ -189,7 +193,7 @@ def _send(
         errors, done = apply_all(writes, properties, connections, hooks.advanced)
     units = {
         (spec.kr_id, spec.connection, spec.target): spec.progress_format
-        for specs in reads.targets.values()
+        for specs in [*reads.targets.values(), *reads.objective_targets.values()]
         for spec in specs
     }
     entries = [

@@ -278,6 +278,23 @@ CASES: list[tuple[str, Connections, list[str]]] = [
         ],
     ),
     (
+        "objective_target.yaml",
+        SEVERAL,
+        [
+            # An objective has no epics of its own to write to.
+            "objective_target.yaml:6:16 objectives[0].write[0].kind: unknown write target "
+            "kind 'jira_epics'; expected one of: jira_issue, teambition_task",
+        ],
+    ),
+    (
+        "objective_connection.yaml",
+        SEVERAL,
+        [
+            "objective_connection.yaml:6:52 objectives[0].write[0].connection: "
+            "unknown jira connection 'clod' (did you mean 'cloud'?); configured: cloud, dc"
+        ],
+    ),
+    (
         "inherited_connection.yaml",
         {"jira": {"cloud"}, "teambition": {"main"}},
         [
