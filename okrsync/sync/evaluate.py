@@ -246,18 +246,14 @@ def _compute(
             result = restamp(
                 node.kr, previous[kr_id], period=period, now=now, thresholds=tree.thresholds(kr_id)
             )
-            total = record.scope_total
-            baseline = baselines.get(kr_id, total)
-            out.reports[kr_id] = KrReport(
-                kr_id=kr_id,
-                objective_id=node.objective_id,
-                title=node.kr.title,
-                period=str(period),
-                result=result,
-                scope_change=scope_change(baseline, total),
-                scope_baseline=baseline,
-                scope_total=total,
-                sources=tuple(sorted({r.job.connection for r in kr_reads})),
+            out.reports[kr_id] = _kr_report(
+                tree,
+                kr_id,
+                period,
+                result,
+                record.scope_total,
+                baselines,
+                kr_reads,
                 inputs=inputs,
                 kept=record.data,
             )
@@ -310,23 +306,47 @@ def _compute(
                 prev = previous.get(kr_id)
                 result = prev if prev is not None else result
         total = None if failed or not kr_reads else len(_distinct(kr_reads))
-        baseline = baselines.get(kr_id, total)
-        out.reports[kr_id] = KrReport(
-            kr_id=kr_id,
-            objective_id=node.objective_id,
-            title=node.kr.title,
-            period=str(period),
-            result=result,
-            scope_change=scope_change(baseline, total),
-            scope_baseline=baseline,
-            scope_total=total,
+        out.reports[kr_id] = _kr_report(
+            tree,
+            kr_id,
+            period,
+            result,
+            total,
+            baselines,
+            kr_reads,
             held=held,
             unknown=unknown,
-            sources=tuple(sorted({r.job.connection for r in kr_reads})),
             # Only a fresh result computed from the items may be kept by a later cycle.
             inputs=inputs if not failed and held is None and unknown is None else None,
         )
     return out
+
+
+def _kr_report(
+    tree: OkrTree,
+    kr_id: str,
+    period: Period,
+    result: KrResult,
+    total: int | None,
+    baselines: Mapping[str, int],
+    kr_reads: Sequence[ScopeRead],
+    **extra: Any,
+) -> KrReport:
+    """A KR's report from its result and scope size (``extra``: the other fields)."""
+    node = tree.key_results[kr_id]
+    baseline = baselines.get(kr_id, total)
+    return KrReport(
+        kr_id=kr_id,
+        objective_id=node.objective_id,
+        title=node.kr.title,
+        period=str(period),
+        result=result,
+        scope_change=scope_change(baseline, total),
+        scope_baseline=baseline,
+        scope_total=total,
+        sources=tuple(sorted({r.job.connection for r in kr_reads})),
+        **extra,
+    )
 
 
 #: Raised when the engine computes a key result differently from the same inputs, so

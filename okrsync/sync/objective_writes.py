@@ -15,21 +15,20 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from mappings.rollup import ObjectiveResult
-from mappings.schema import JiraIssueTarget, TeambitionTaskTarget
 from mappings.tree import OkrTree
 from okrsync.sync.connections import Connections
 from okrsync.sync.plan import (
-    ROLES,
     STATUS_OPTIONS,
     Desired,
     Role,
-    Slot,
     TargetSpec,
     Value,
+    desired_on,
     format_expected,
     format_ratio,
 )
 from okrsync.sync.report import ObjectiveReport
+from okrsync.sync.writeback import target_specs
 
 __all__ = ["PREFIX", "objective_desired", "objective_key", "resolve_objective_targets"]
 
@@ -47,30 +46,9 @@ def resolve_objective_targets(
     tree: OkrTree, objective_id: str, connections: Connections
 ) -> list[TargetSpec]:
     """The objective's write targets, one per issue or task, the first one its home."""
-    specs: list[TargetSpec] = []
-    for write in tree.objective_write(objective_id):
-        target = write.target
-        if isinstance(target, JiraIssueTarget):
-            source, key = "jira", target.key
-        elif isinstance(target, TeambitionTaskTarget):
-            source, key = "teambition", target.task
-        else:  # the schema gives objectives no other kind of target
-            continue
-        display, _ = connections.resolve(source, write.connection)
-        if any((s.connection, s.target) == (display, key) for s in specs):
-            continue
-        specs.append(
-            TargetSpec(
-                kr_id=objective_key(objective_id),
-                source=source,
-                connection=display,
-                target=key,
-                fields=write.fields,
-                progress_format=write.progress_format,
-                home=not specs,
-            )
-        )
-    return specs
+    return target_specs(
+        objective_key(objective_id), tree.objective_write(objective_id), connections
+    )
 
 
 def writable(result: ObjectiveResult) -> bool:
@@ -112,12 +90,5 @@ def objective_desired(
             "expected": format_expected(result.expected, fmt),
             "last_synced": synced_at,
         }
-        for role in ROLES:
-            name = getattr(spec.fields, role)
-            if name is not None and role in values:
-                out.append(
-                    Desired(
-                        spec.kr_id, Slot(spec.connection, spec.target, name), role, values[role]
-                    )
-                )
+        out += desired_on(spec, values)
     return out

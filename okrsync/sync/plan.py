@@ -42,6 +42,7 @@ __all__ = [
     "PlannedWrite",
     "Slot",
     "TargetSpec",
+    "desired_on",
     "desired_values",
     "detect_overrides",
     "format_expected",
@@ -245,6 +246,12 @@ def desired_values(
         values["expected"] = format_expected(result.expected, fmt)
     if forecast is not None and forecast.projected_progress is not None:
         values["forecast"] = format_forecast(forecast.projected_progress, fmt)
+    return desired_on(spec, values)
+
+
+def desired_on(spec: TargetSpec, values: Mapping[Role, Value]) -> list[Desired]:
+    """``values`` in the fields ``spec`` names for them (a value without one is not
+    written), in role order."""
     out: list[Desired] = []
     for role in ROLES:
         name = getattr(spec.fields, role)

@@ -21,7 +21,7 @@ from connectors.base import (
     FieldWrite,
 )
 from mappings.schema import JiraEpicsScope, JiraEpicsTarget, JiraIssueTarget, TeambitionTaskTarget
-from mappings.tree import OkrTree
+from mappings.tree import EffectiveWrite, OkrTree
 from okrsync.sync.connections import Connections
 from okrsync.sync.plan import ROLES, PlannedWrite, Slot, TargetSpec
 
@@ -51,24 +51,36 @@ def _ignore(_count: int) -> None:
 
 def resolve_targets(tree: OkrTree, kr_id: str, connections: Connections) -> list[TargetSpec]:
     """The KR's write-back targets, one per issue or task, the first one its home."""
-    node = tree.key_results[kr_id]
+    epics = [s for s in tree.key_results[kr_id].kr.scope if isinstance(s, JiraEpicsScope)]
+    return target_specs(kr_id, tree.effective_write(kr_id), connections, epic_scopes=epics)
+
+
+def target_specs(
+    owner: str,
+    writes: Sequence[EffectiveWrite],
+    connections: Connections,
+    *,
+    epic_scopes: Sequence[JiraEpicsScope] = (),
+) -> list[TargetSpec]:
+    """``writes`` resolved for ``owner`` (a KR id, or an objective's key): one spec per
+    issue or task, the first one its home; ``jira_epics`` targets name ``epic_scopes``'
+    epics."""
     specs: list[TargetSpec] = []
-    for write in tree.effective_write(kr_id):
+    for write in writes:
         target = write.target
         keys: list[tuple[str, str, str | None]] = []
         if isinstance(target, JiraIssueTarget):
             keys.append(("jira", target.key, write.connection))
         elif isinstance(target, JiraEpicsTarget):
-            for scope in node.kr.scope:
-                if isinstance(scope, JiraEpicsScope):
-                    name = write.connection or scope.connection
-                    keys.extend(("jira", epic, name) for epic in scope.epics)
+            for scope in epic_scopes:
+                name = write.connection or scope.connection
+                keys.extend(("jira", epic, name) for epic in scope.epics)
         elif isinstance(target, TeambitionTaskTarget):
             keys.append(("teambition", target.task, write.connection))
         for source, key, name in keys:
             display, _ = connections.resolve(source, name)
             spec = TargetSpec(
-                kr_id=kr_id,
+                kr_id=owner,
                 source=source,
                 connection=display,
                 target=key,
