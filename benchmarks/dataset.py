@@ -74,7 +74,8 @@ def tb_task(n: int) -> str:
     return f"tb-task-gen-{n * TB_PARENT_EVERY}"
 
 
-def _times(rng: random.Random, base: datetime) -> tuple[str, str]:
+def stamps(rng: random.Random, base: datetime) -> tuple[str, str]:
+    """Creation and update times in Jira's format, within ``HISTORY`` before ``base``."""
     created = base - timedelta(seconds=rng.randrange(int(HISTORY.total_seconds())))
     updated = created + timedelta(seconds=rng.randrange(int((base - created).total_seconds()) + 1))
     return created.strftime(JIRA_TIME), updated.strftime(JIRA_TIME)
@@ -90,7 +91,7 @@ def jira_section(sizes: Sizes, base: datetime, homes: int) -> Record:
     rng = random.Random(sizes.issues * 7 + sizes.epics)
     issues: list[Record] = []
     for n in range(1, sizes.epics + 1):
-        created, updated = _times(rng, base)
+        created, updated = stamps(rng, base)
         issues.append(
             {
                 "id": str(200_000 + n),
@@ -107,7 +108,7 @@ def jira_section(sizes: Sizes, base: datetime, homes: int) -> Record:
     for i in range(sizes.issues):
         n = sizes.epics + 1 + i
         bug = i % 10 == 3
-        created, updated = _times(rng, base)
+        created, updated = stamps(rng, base)
         fields: Record = {
             "summary": f"{'Bug' if bug else 'Story'} {n}",
             "issuetype": {"name": "Bug" if bug else "Story"},
@@ -123,20 +124,7 @@ def jira_section(sizes: Sizes, base: datetime, homes: int) -> Record:
             fields["customfield_10016"] = rng.choice(POINTS)
         issues.append({"id": str(200_000 + n), "key": issue_key(n), "fields": fields})
     for n in range(1, homes + 1):
-        created, updated = _times(rng, base)
-        issues.append(
-            {
-                "id": str(900_000 + n),
-                "key": f"{HOME_PROJECT}-{n}",
-                "fields": {
-                    "summary": f"OKR home {n}",
-                    "issuetype": {"name": "Task"},
-                    "status": {"name": "To Do"},
-                    "created": created,
-                    "updated": updated,
-                },
-            }
-        )
+        issues.append(home_issue(n, *stamps(rng, base)))
     return {
         "projects": [
             {"key": PROJECT, "name": "Generated work", "id": "10100"},
@@ -213,3 +201,18 @@ def apply_changes(jira: Any, teambition: Any, sizes: Sizes, share: float = 0.01)
             teambition.set_story_point(task_id, rng.choice(options))
             points += 1
     return Changes(status, estimate, done, points)
+
+
+def home_issue(n: int, created: str, updated: str) -> dict[str, Any]:
+    """The ``n``-th home issue of project ``OKR``, in Jira's REST JSON."""
+    return {
+        "id": str(900_000 + n),
+        "key": f"{HOME_PROJECT}-{n}",
+        "fields": {
+            "summary": f"OKR home {n}",
+            "issuetype": {"name": "Task"},
+            "status": {"name": "To Do"},
+            "created": created,
+            "updated": updated,
+        },
+    }

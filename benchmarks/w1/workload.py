@@ -18,6 +18,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from benchmarks.dataset import HOME_PROJECT, POINTS, home_issue, stamps
 from okrsync.sandbox.jira.demo import FIELDS
 from okrsync.sandbox.jira.seed import DEMO_USERS
 from okrsync.sandbox.teambition.demo import generated as teambition_generated
@@ -27,15 +28,11 @@ __all__ = ["FULL", "SMALL", "Scope", "Sizes", "Workload", "build", "write_mappin
 Record = dict[str, Any]
 
 PROJECTS = ("PA", "PB", "PC", "PD", "PE", "PF", "PG", "PH")
-HOME_PROJECT = "OKR"
 LABELS = ("backend", "frontend", "checkout", "infra", "mobile")
 STATUSES = ("To Do", "In Progress", "In Review", "Done")
 STATUS_WEIGHTS = (30, 15, 10, 45)
 DONE = "Done"
-POINTS = (1.0, 2.0, 3.0, 5.0, 8.0, 13.0, None)  # None: unestimated
 SUBTASK_SHARE = 0.2  # of each project's non-epic issues
-JIRA_TIME = "%Y-%m-%dT%H:%M:%S.000+0000"
-HISTORY = timedelta(days=80)
 TB_BLOCK = 5000  # the sandbox's generated Teambition data: one project per 5,000 tasks
 TB_PARENT_EVERY = 20
 PERIOD = "2026"  # a year: the expected pace moves about 0.01 % an hour
@@ -121,12 +118,6 @@ class Workload:
 # --------------------------------------------------------------------------- Jira
 
 
-def _stamp(rng: random.Random, base: datetime) -> tuple[str, str]:
-    created = base - timedelta(seconds=rng.randrange(int(HISTORY.total_seconds())))
-    updated = created + timedelta(seconds=rng.randrange(int((base - created).total_seconds()) + 1))
-    return created.strftime(JIRA_TIME), updated.strftime(JIRA_TIME)
-
-
 def _jira(sizes: Sizes, base: datetime, homes: int, w: Workload) -> tuple[Record, list[Record]]:
     rng = random.Random(sizes.seed * 1_000_003 + sizes.issues)
     issues: list[Record] = []
@@ -141,7 +132,7 @@ def _jira(sizes: Sizes, base: datetime, homes: int, w: Workload) -> tuple[Record
         stories = rest - subtasks
         for n in range(1, count + 1):
             next_id += 1
-            created, updated = _stamp(rng, base)
+            created, updated = stamps(rng, base)
             key = f"{project}-{n}"
             fields: Record = {"created": created, "updated": updated}
             if n <= epics_per_project:
@@ -179,20 +170,7 @@ def _jira(sizes: Sizes, base: datetime, homes: int, w: Workload) -> tuple[Record
                 w.subtasks.add(key)
             issues.append({"id": str(next_id), "key": key, "fields": fields})
     for n in range(1, homes + 1):
-        created, updated = _stamp(rng, base)
-        issues.append(
-            {
-                "id": str(900_000 + n),
-                "key": f"{HOME_PROJECT}-{n}",
-                "fields": {
-                    "summary": f"OKR home {n}",
-                    "issuetype": {"name": "Task"},
-                    "status": {"name": "To Do"},
-                    "created": created,
-                    "updated": updated,
-                },
-            }
-        )
+        issues.append(home_issue(n, *stamps(rng, base)))
     projects = [
         {"key": PROJECTS[p], "name": f"Project {PROJECTS[p]}", "id": str(10_100 + p)}
         for p in range(sizes.projects)
